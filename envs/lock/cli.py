@@ -1,0 +1,74 @@
+"""Command line of `python -m envs.lock` (what `nox -s lock` runs): argument parsing only."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from envs.lock.errors import LockError
+from envs.lock.platforms import VARIANTS
+from envs.lock.spec import ENVS_DIR
+
+__all__ = ["main", "parser"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (its --help is the tool's usage)."""
+    p = argparse.ArgumentParser(
+        prog="python -m envs.lock",
+        description="Lock envs/<variant>/environment.yml into requirements.txt, pylock.toml "
+                    "and conda-lock.yml, or check (offline) that the committed locks are fresh.")
+    p.add_argument("--variant", action="append", choices=VARIANTS, dest="variants",
+                   help="variant to lock or check (repeatable; default: all)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1, naming the file, if a lock is stale against its "
+                        "environment.yml; offline, changes nothing")
+    p.add_argument("--conda-snapshot", type=Path, metavar="DIR",
+                   help="solve the conda part against this local conda-forge snapshot instead "
+                        "of the live channel (env: KERASUP_CONDA_SNAPSHOT)")
+    p.add_argument("--exclude-newer", metavar="DATE",
+                   help="resolve pip packages as PyPI stood at DATE (default: the date "
+                        "recorded in the current lock, so re-runs reproduce it)")
+    p.add_argument("--refresh", action="store_true",
+                   help="resolve pip packages as PyPI stands now (use after bumping a version)")
+    p.add_argument("--offline-pip", action="store_true",
+                   help="resolve pip packages from uv's cache only, without asking PyPI")
+    p.add_argument("--conda-only", action="store_true",
+                   help="re-solve only conda-lock.yml, re-using the (fresh) pip locks")
+    p.add_argument("--envs-dir", type=Path, default=ENVS_DIR, metavar="DIR",
+                   help="directory holding <variant>/environment.yml (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the tool; returns the exit status (0 ok, 1 failed or stale, 2 usage, 130 ^C)."""
+    args = parser().parse_args(argv)
+    if args.refresh and args.exclude_newer:
+        print("error: --refresh and --exclude-newer contradict each other; pass one",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.conda_only and (args.refresh or args.exclude_newer or args.offline_pip):
+        print("error: --conda-only keeps the pip locks, so it takes no pip option; drop one",
+              file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(message)s", stream=sys.stderr)
+    try:
+        from envs.lock import workflow
+
+        return workflow.run(variants=args.variants or list(VARIANTS), check=args.check,
+                            conda_snapshot=args.conda_snapshot, refresh=args.refresh,
+                            exclude_newer=args.exclude_newer, offline_pip=args.offline_pip,
+                            conda_only=args.conda_only, envs_dir=args.envs_dir)
+    except LockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,256 @@
+"""Resolve a variant's pip part once with uv and write it twice: a hashed, universal
+requirements.txt and the same resolution as PEP 751 pylock.toml (every wheel's URL and sha256).
+
+How: a throw-away uv project whose dependencies are the pip part, with
+``requires-python = ">=3.11, <3.14"``, ``environments`` = the variant's platforms and
+``required-environments`` = the same (uv then refuses a resolution lacking a wheel for any of
+them), ``no-build`` (metadata only from wheels) and a fixed ``--exclude-newer`` (re-runs
+reproduce). ``uv lock`` resolves; ``uv export`` renders both files from that one lock, so they
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.pylock import Pylock, PylockValidationError
+from packaging.utils import canonicalize_name
+
+from envs.lock.errors import LockError
+from envs.lock.inputs_hash import pip_inputs_hash, render_header
+from envs.lock.platforms import PYTHONS
+from envs.lock.spec import EnvSpec
+
+__all__ = [
+    "LockedRequirement",
+    "PipLocks",
+    "default_exclude_newer",
+    "parse_exclude_newer",
+    "parse_pylock",
+    "parse_requirements",
+    "read_pylock",
+    "read_requirements",
+    "resolve",
+    "uv_bin",
+]
+
+log = logging.getLogger(__name__)
+# The version the repository's `lock` group pins; another uv may render files differently.
+UV_VERSION = "0.13.9"
+
+
+@dataclass(frozen=True)
+class PipLocks:
+    """The two renderings of one resolution, ready to write."""
+
+    requirements_txt: str
+    pylock_toml: str
+
+
+@dataclass(frozen=True)
+class LockedRequirement:
+    """One entry of requirements.txt."""
+
+    name: str
+    version: str
+    marker: Marker | None
+    hashes: frozenset[str]
+    via: frozenset[str] = field(default_factory=frozenset)
+
+
+def uv_bin() -> str:
+    """The uv executable of the `lock` dependency group, else the one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if not found:
+            raise LockError("uv is not installed: run `uv sync --group lock` (or "
+                            f"`pip install uv=={UV_VERSION}`), then retry") from None
+        return found
+
+
+def parse_exclude_newer(value: str) -> str:
+    """Normalise a date or timestamp to uv's RFC 3339 UTC form, e.g. 2026-11-20T00:00:00Z."""
+    text = value.strip()
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise LockError(f"--exclude-newer {value!r} is not a date: write e.g. 2026-11-20 "
+                        "or 2026-11-20T12:00:00Z") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_exclude_newer(existing: Path) -> str:
+    """Re-use the date recorded in an existing lock (reproducible re-runs), else now."""
+    if existing.is_file():
+        from envs.lock.inputs_hash import read_header
+
+        recorded = read_header(existing).get("exclude-newer")
+        if recorded:
+            return parse_exclude_newer(recorded)
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _project(spec: EnvSpec) -> str:
+    """pyproject.toml of the throw-away project that uv resolves."""
+    lowest, highest = PYTHONS[0], PYTHONS[-1]
+    major, minor = highest.split(".")
+    environments = [t.uv_environment() for t in spec.targets]
+    # json.dumps of str lists is valid TOML arrays of basic strings.
+    return "\n".join([
+        "[project]",
+        f'name = "kerasup-{spec.variant}"',
+        'version = "0"',
+        f'requires-python = ">={lowest}, <{major}.{int(minor) + 1}"',
+        f"dependencies = {json.dumps(list(spec.pip))}",
+        "",
+        "[tool.uv]",
+        "package = false",
+        "no-build = true",
+        f"environments = {json.dumps(environments)}",
+        f"required-environments = {json.dumps(environments)}",
+        "",
+    ])
+
+
+def _one_line(stderr: str) -> str:
+    """uv's multi-line error report folded into one line."""
+    lines = [ln.strip(" ╰─▶│") for ln in stderr.splitlines()]
+    text = " ".join(ln for ln in lines if ln and not ln.startswith(("hint:", "warning:")))
+    return re.sub(r"\s+", " ", text)[:600]
+
+
+def _run_uv(args: list[str], cwd: Path, what: str) -> None:
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+    proc = subprocess.run([uv_bin(), *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise LockError(f"uv could not {what}: {_one_line(proc.stderr)}")
+    log.debug("uv %s: ok", " ".join(args))
+
+
+def resolve(spec: EnvSpec, exclude_newer: str, offline: bool = False) -> PipLocks:
+    """Resolve `spec`'s pip part for every target Python and platform (needs PyPI unless
+    `offline`, which resolves from uv's cache)."""
+    if not spec.pip:
+        raise LockError(f"{spec.path}: the `- pip:` section is empty; nothing to lock")
+    flags = ["--no-config", "--exclude-newer", exclude_newer, *(["--offline"] if offline else [])]
+    with tempfile.TemporaryDirectory(prefix=f"kerasup-{spec.variant}-piplock-") as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text(_project(spec), encoding="utf-8")
+        _run_uv(["lock", "--quiet", *flags], root, f"resolve the {spec.variant} pip part "
+                f"(fix {spec.path.name} or choose another --exclude-newer)")
+        export = ["export", "--quiet", "--frozen", "--no-config", "--no-emit-project",
+                  "--no-header"]
+        _run_uv([*export, "--format", "requirements-txt", "-o", "requirements.txt"], root,
+                "export requirements.txt")
+        _run_uv([*export, "--format", "pylock.toml", "-o", "pylock.toml"], root,
+                "export pylock.toml")
+        requirements = (root / "requirements.txt").read_text(encoding="utf-8")
+        pylock = (root / "pylock.toml").read_text(encoding="utf-8")
+    header = render_header(spec.variant, {
+        "inputs-sha256": pip_inputs_hash(spec),
+        "exclude-newer": exclude_newer,
+        "pythons": " ".join(PYTHONS),
+        "platforms": " ".join(spec.platforms),
+        "resolver": f"uv {_uv_version()} (uv lock + uv export, universal)",
+    })
+    req_header = header + (
+        "# Install: pip install --require-hashes -r requirements.txt  |  uv pip sync "
+        "requirements.txt\n"
+        "# Wheels only: a lab laptop never builds a package from source.\n"
+        "--only-binary :all:\n")
+    return PipLocks(req_header + requirements.lstrip("\n"), header + pylock.lstrip("\n"))
+
+
+def _uv_version() -> str:
+    out = subprocess.run([uv_bin(), "--version"], capture_output=True, text=True, check=False)
+    parts = out.stdout.split()
+    return parts[1] if len(parts) > 1 else "unknown"
+
+
+def read_pylock(path: Path) -> Pylock:
+    """Parse and validate a pylock.toml with packaging.pylock."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LockError(f"{path} not found: run `nox -s lock`") from None
+    return parse_pylock(text, str(path))
+
+
+def parse_pylock(text: str, origin: str) -> Pylock:
+    """Parse pylock.toml text (`origin` names it in errors)."""
+    try:
+        return Pylock.from_dict(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
+        detail = " ".join(str(exc).split())
+        raise LockError(f"{origin} is not a valid pylock.toml ({detail}); regenerate it with "
+                        "`nox -s lock`") from None
+
+
+_REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)"
+                       r"\s*(?:;\s*(?P<marker>[^\\]+?))?\s*\\?$")
+_HASH = re.compile(r"--hash=sha256:(?P<hash>[0-9a-f]{64})")
+
+
+def read_requirements(path: Path) -> dict[str, list[LockedRequirement]]:
+    """Parse a requirements.txt written by uv export: name -> entries (one per marker fork)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LockError(f"{path} not found: run `nox -s lock`") from None
+    return parse_requirements(text, str(path))
+
+
+def parse_requirements(text: str, origin: str) -> dict[str, list[LockedRequirement]]:
+    """Parse requirements.txt text (`origin` names it in errors)."""
+    entries: dict[str, list[LockedRequirement]] = {}
+    current: dict[str, object] | None = None
+    in_via = False
+
+    def flush() -> None:
+        if current is not None:
+            req = LockedRequirement(
+                name=str(current["name"]), version=str(current["version"]),
+                marker=Marker(str(current["marker"])) if current["marker"] else None,
+                hashes=frozenset(current["hashes"]),  # type: ignore[arg-type]
+                via=frozenset(current["via"]))  # type: ignore[arg-type]
+            entries.setdefault(req.name, []).append(req)
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        match = _REQ_LINE.match(raw)
+        if match:
+            flush()
+            current = {"name": canonicalize_name(match["name"]), "version": match["version"],
+                       "marker": match["marker"], "hashes": set(), "via": set()}
+            in_via = False
+        elif current is not None and (found := _HASH.search(line)):
+            current["hashes"].add(found["hash"])  # type: ignore[attr-defined]
+        elif current is not None and line.startswith("# via"):
+            rest = line[len("# via"):].strip()
+            in_via = not rest
+            if rest:
+                current["via"].add(canonicalize_name(rest))  # type: ignore[attr-defined]
+        elif current is not None and in_via and line.startswith("#   "):
+            current["via"].add(canonicalize_name(line[1:].strip()))  # type: ignore[attr-defined]
+        elif line and not line.startswith(("#", "--")):
+            raise LockError(f"{origin}: unexpected line {raw!r}; regenerate with `nox -s lock`")
+    flush()
+    return entries

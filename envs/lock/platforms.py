@@ -1,0 +1,169 @@
+"""The target table: each conda platform (subdir) a variant may be locked for, with the virtual
+packages its conda solve assumes, its PEP 508 marker environment and the wheel tags it accepts.
+
+Baselines: Linux targets assume glibc 2.28 (manylinux_2_28 and older wheels; RHEL/Rocky 8,
+Debian 10, Ubuntu 18.10 and newer) and macOS targets assume macOS 12.0 on Apple silicon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from envs.lock.errors import LockError
+
+__all__ = [
+    "CUDA_VERSION",
+    "GLIBC",
+    "MACOS",
+    "PYTHONS",
+    "TARGETS",
+    "VARIANTS",
+    "Target",
+    "best_wheel",
+    "targets_for",
+]
+
+# The Python versions every pip lock covers (uv's universal resolution spans all of them).
+PYTHONS: tuple[str, ...] = ("3.11", "3.12", "3.13")
+VARIANTS: tuple[str, ...] = ("cpu", "gpu")
+GLIBC: tuple[int, int] = (2, 28)
+MACOS: tuple[int, int] = (12, 0)
+# __cuda is the newest CUDA the driver supports; 12.0 (driver >= 525) is the floor for the
+# CUDA 12 wheels tensorflow[and-cuda] installs, thanks to CUDA's minor-version compatibility.
+CUDA_VERSION = "12.0"
+
+
+def _manylinux(arch: str) -> list[str]:
+    """manylinux platform tags a glibc-GLIBC machine accepts, best (newest) first."""
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    tags: list[str] = []
+    for minor in range(GLIBC[1], 4, -1):
+        tags.append(f"manylinux_2_{minor}_{arch}")
+        if minor in legacy:
+            tags.append(f"{legacy[minor]}_{arch}")
+    return tags
+
+
+@dataclass(frozen=True)
+class Target:
+    """One conda platform as a lock target."""
+
+    subdir: str
+    sys_platform: str
+    platform_machine: str
+    platform_system: str
+    os_name: str
+    wheel_platforms: tuple[str, ...]
+    # conda-lock's virtual-packages.yaml form: name -> "version" or "version build".
+    virtual_packages: Mapping[str, str] = field(default_factory=dict)
+
+    def virtual_packages_for(self, variant: str) -> dict[str, str]:
+        """The virtual packages a solve for `variant` on this platform assumes."""
+        packages = dict(self.virtual_packages)
+        if variant == "gpu" and self.sys_platform == "linux":
+            packages["__cuda"] = CUDA_VERSION
+        return packages
+
+    def marker_environment(self, python: str) -> dict[str, str]:
+        """PEP 508 marker values of CPython `python` (e.g. "3.12" or "3.12.13") here."""
+        parts = python.split(".")
+        full = python if len(parts) >= 3 else f"{python}.0"
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": self.os_name,
+            "platform_machine": self.platform_machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": self.platform_system,
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": ".".join(parts[:2]),
+            "sys_platform": self.sys_platform,
+        }
+
+    def uv_environment(self) -> str:
+        """This platform as a marker for uv's `environments` / `required-environments`."""
+        return (f"sys_platform == '{self.sys_platform}' and platform_machine == "
+                f"'{self.platform_machine}' and implementation_name == 'cpython'")
+
+    def wheel_tags(self, python: str) -> list[Tag]:
+        """Wheel tags CPython `python` accepts on this platform, most specific first."""
+        version = tuple(int(p) for p in python.split(".")[:2])
+        interpreter = f"cp{version[0]}{version[1]}"
+        return [*cpython_tags(version, abis=[interpreter], platforms=self.wheel_platforms),
+                *compatible_tags(version, interpreter=interpreter,
+                                 platforms=self.wheel_platforms)]
+
+
+_LINUX = {"__unix": "0", "__linux": "5.10", "__glibc": f"{GLIBC[0]}.{GLIBC[1]}"}
+
+TARGETS: dict[str, Target] = {
+    "linux-64": Target(
+        "linux-64", "linux", "x86_64", "Linux", "posix", tuple(_manylinux("x86_64")),
+        {**_LINUX, "__archspec": "1 x86_64"}),
+    "linux-aarch64": Target(
+        "linux-aarch64", "linux", "aarch64", "Linux", "posix", tuple(_manylinux("aarch64")),
+        {**_LINUX, "__archspec": "1 aarch64"}),
+    "osx-arm64": Target(
+        "osx-arm64", "darwin", "arm64", "Darwin", "posix",
+        tuple(mac_platforms(MACOS, "arm64")),
+        {"__unix": "0", "__osx": f"{MACOS[0]}.{MACOS[1]}", "__archspec": "1 arm64"}),
+    "win-64": Target(
+        "win-64", "win32", "AMD64", "Windows", "nt", ("win_amd64",),
+        {"__win": "0", "__archspec": "1 x86_64"}),
+}
+
+# (variant or None for every variant, platform) -> why that combination is not locked.
+_REFUSED: dict[tuple[str | None, str], str] = {
+    (None, "osx-64"): "TensorFlow publishes no macOS x86_64 wheels after 2.16; "
+                      "lock osx-arm64 (Apple silicon) instead",
+    ("gpu", "win-64"): "TensorFlow dropped native-Windows GPU support after 2.10; "
+                       "Windows GPU users run the gpu variant's linux-64 lock under WSL2",
+    ("gpu", "osx-arm64"): "TensorFlow has no CUDA GPU support on macOS; use the cpu variant",
+    ("gpu", "linux-aarch64"): "tensorflow[and-cuda] is built for Linux x86_64 only; "
+                              "use the cpu variant on linux-aarch64",
+}
+
+
+def targets_for(variant: str, platforms: Iterable[str]) -> list[Target]:
+    """The targets for `platforms` of `variant`, refusing unsupported combinations."""
+    if variant not in VARIANTS:
+        raise LockError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
+    targets: list[Target] = []
+    for platform in platforms:
+        reason = _REFUSED.get((variant, platform)) or _REFUSED.get((None, platform))
+        if reason:
+            raise LockError(f"{variant} variant cannot be locked for {platform}: {reason} "
+                            f"(remove it from envs/{variant}/environment.yml platforms:)")
+        if platform not in TARGETS:
+            raise LockError(f"unknown platform {platform!r} in envs/{variant}/environment.yml: "
+                            f"use some of {', '.join(TARGETS)}")
+        targets.append(TARGETS[platform])
+    return targets
+
+
+def wheel_filename(url: str) -> str:
+    """The file name at the end of a wheel URL."""
+    return unquote(PurePosixPath(urlsplit(url).path).name)
+
+
+def best_wheel(urls: Sequence[str], target: Target, python: str) -> str | None:
+    """The URL of the wheel pip would pick for CPython `python` on `target`, or None."""
+    rank = {tag: i for i, tag in enumerate(target.wheel_tags(python))}
+    best: tuple[int, str] | None = None
+    for url in urls:
+        try:
+            tags = parse_wheel_filename(wheel_filename(url))[3]
+        except InvalidWheelFilename:
+            continue
+        score = min((rank[t] for t in tags if t in rank), default=None)
+        if score is not None and (best is None or score < best[0]):
+            best = (score, url)
+    return best[1] if best else None

@@ -1,0 +1,220 @@
+"""What `python -m envs.lock` does: lock a variant (pip locks, then conda-lock.yml from the
+same resolution) or check offline that its committed locks match its environment.yml."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from envs.lock._files import write_text_atomic
+from envs.lock.conda_solve import (
+    CondaSource,
+    conda_forge_reachable,
+    live_conda_forge,
+    snapshot_channel,
+    solve,
+)
+from envs.lock.errors import LockError
+from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_header
+from envs.lock.pip_lock import (
+    default_exclude_newer,
+    parse_exclude_newer,
+    parse_pylock,
+    parse_requirements,
+    read_pylock,
+    read_requirements,
+    resolve,
+)
+from envs.lock.spec import ENVS_DIR, EnvSpec, load_spec
+
+__all__ = ["LOCK_FILES", "check_variant", "choose_conda_source", "lock_variant"]
+
+log = logging.getLogger(__name__)
+LOCK_FILES = ("requirements.txt", "pylock.toml", "conda-lock.yml")
+SNAPSHOT_ENV = "KERASUP_CONDA_SNAPSHOT"
+
+
+def choose_conda_source(snapshot: Path | None) -> CondaSource:
+    """The live conda-forge channel, or a snapshot only when one was chosen explicitly."""
+    chosen = snapshot or (Path(os.environ[SNAPSHOT_ENV]) if os.environ.get(SNAPSHOT_ENV)
+                          else None)
+    if chosen is not None:
+        return snapshot_channel(chosen)
+    if conda_forge_reachable():
+        return live_conda_forge()
+    raise LockError("conda-forge (https://conda.anaconda.org) is unreachable: to lock against "
+                    f"a local snapshot pass --conda-snapshot DIR (or set {SNAPSHOT_ENV}=DIR)")
+
+
+@dataclass(frozen=True)
+class LockResult:
+    """The files one lock run wrote."""
+
+    paths: tuple[Path, ...]
+    seconds: float
+
+
+def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
+                    requirements_txt: str) -> str:
+    """conda-lock.yml for `spec`: each platform's conda solve plus, from the pip locks' own
+    resolution, the one wheel per pip package that fits there."""
+    from envs.lock.conda_lockfile import (
+        build_lockfile,
+        conda_entries,
+        pip_entries,
+        python_version,
+        render,
+    )
+    from envs.lock.inputs_hash import read_header_text
+
+    pylock = parse_pylock(pylock_toml, "pylock.toml")
+    requirements = parse_requirements(requirements_txt, "requirements.txt")
+    packages = []
+    for target in spec.targets:
+        log.info("%s: solving the conda part for %s against %s", spec.variant, target.subdir,
+                 source.solved_against)
+        solved = solve(spec.conda, target, spec.variant, source)
+        packages += conda_entries(solved, target.subdir)
+        packages += pip_entries(pylock, requirements, target,
+                                python_version(solved, target.subdir))
+    header = read_header_text(pylock_toml)
+    lockfile = build_lockfile(
+        platforms=spec.platforms, packages=packages, source=source,
+        content_hash=conda_content_hashes(spec),
+        custom={"kerasup_pip_inputs_sha256": header.get("inputs-sha256", ""),
+                "kerasup_pip_exclude_newer": header.get("exclude-newer", ""),
+                "kerasup_pip_source": "pylock.toml (one wheel per platform)"})
+    return render(lockfile)
+
+
+def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | None = None,
+                 offline_pip: bool = False, conda_only: bool = False,
+                 out_dir: Path | None = None) -> LockResult:
+    """Resolve `spec` and write its three locks (all computed before any is written).
+    `conda_only` re-uses the pip locks in `out_dir`, which must be fresh."""
+    start = time.monotonic()
+    out = out_dir or spec.path.parent
+    if conda_only:
+        for name in LOCK_FILES[:2]:
+            path = out / name
+            if not path.is_file() or read_header(path).get("inputs-sha256") != \
+                    pip_inputs_hash(spec):
+                raise LockError(f"{path} is missing or stale, so it cannot feed "
+                                "conda-lock.yml: run without --conda-only")
+        texts = {name: (out / name).read_text(encoding="utf-8") for name in LOCK_FILES[:2]}
+    else:
+        when = (parse_exclude_newer(exclude_newer) if exclude_newer
+                else default_exclude_newer(out / "requirements.txt"))
+        log.info("%s: resolving the pip part with uv (exclude-newer %s)", spec.variant, when)
+        pip_locks = resolve(spec, when, offline=offline_pip)
+        texts = {"requirements.txt": pip_locks.requirements_txt,
+                 "pylock.toml": pip_locks.pylock_toml}
+    texts["conda-lock.yml"] = conda_lock_text(spec, source, texts["pylock.toml"],
+                                              texts["requirements.txt"])
+    paths = []
+    for name in LOCK_FILES:
+        write_text_atomic(out / name, texts[name])
+        paths.append(out / name)
+    return LockResult(tuple(paths), time.monotonic() - start)
+
+
+def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
+    """Problems that make a variant's committed locks stale or inconsistent, one line each,
+    naming the file. Offline: judged from the input hashes recorded in the locks."""
+    from conda_lock.lockfile import parse_conda_lock_file
+
+    where = lock_dir or spec.path.parent
+    fix = "run `nox -s lock` and commit the result"
+    problems: list[str] = []
+    expected = pip_inputs_hash(spec)
+    dates = {}
+    for name in LOCK_FILES[:2]:
+        path = where / name
+        if not path.is_file():
+            problems.append(f"{path} is missing; {fix}")
+            continue
+        header = read_header(path)
+        if header.get("inputs-sha256") != expected:
+            problems.append(f"{path} is stale against {spec.path.name} (inputs hash "
+                            f"{header.get('inputs-sha256', 'absent')[:12]}, expected "
+                            f"{expected[:12]}); {fix}")
+        dates[name] = header.get("exclude-newer")
+    pylock = None
+    if not problems:
+        try:
+            pylock = read_pylock(where / "pylock.toml")
+            requirements = read_requirements(where / "requirements.txt")
+        except LockError as exc:
+            problems.append(str(exc))
+    if pylock is not None:
+        in_pylock = {(p.name, str(p.version)) for p in pylock.packages}
+        in_requirements = {(n, e.version) for n, entries in requirements.items()
+                           for e in entries}
+        if in_pylock != in_requirements or len(set(dates.values())) != 1:
+            problems.append(f"{where / 'pylock.toml'} and requirements.txt are not the same "
+                            f"resolution; {fix}")
+
+    path = where / "conda-lock.yml"
+    if not path.is_file():
+        return [*problems, f"{path} is missing; {fix}"]
+    try:
+        lock = parse_conda_lock_file(path)
+    except Exception as exc:  # conda-lock raises pydantic, yaml and value errors alike
+        detail = " ".join(str(exc).split())[:300]
+        return [*problems, f"{path} cannot be read by conda-lock ({detail}); {fix}"]
+    if sorted(lock.metadata.platforms) != sorted(spec.platforms):
+        problems.append(f"{path} covers {', '.join(sorted(lock.metadata.platforms))} but "
+                        f"{spec.path.name} lists {', '.join(sorted(spec.platforms))}; {fix}")
+    hashes = conda_content_hashes(spec)
+    stale = sorted(p for p in spec.platforms if lock.metadata.content_hash.get(p) != hashes[p])
+    if stale:
+        problems.append(f"{path} is stale against {spec.path.name} (content_hash differs for "
+                        f"{', '.join(stale)}); {fix}")
+    custom = lock.metadata.custom_metadata or {}
+    if custom.get("kerasup_pip_inputs_sha256") != expected:
+        problems.append(f"{path} pip entries were made from other pip inputs; {fix}")
+    if pylock is not None:
+        wheels = {(p.name, str(p.version), w.hashes.get("sha256"))
+                  for p in pylock.packages for w in p.wheels or ()}
+        foreign = sorted(f"{d.name} {d.version} ({d.platform})" for d in lock.package
+                         if d.manager == "pip"
+                         and (d.name, d.version, d.hash.sha256) not in wheels)
+        if foreign:
+            problems.append(f"{path} has pip entries not in pylock.toml "
+                            f"({', '.join(foreign[:3])}); {fix}")
+    return problems
+
+
+def check_variants(specs: Sequence[EnvSpec]) -> list[str]:
+    """check_variant over several variants."""
+    return [problem for spec in specs for problem in check_variant(spec)]
+
+
+def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = None,
+        refresh: bool = False, exclude_newer: str | None = None, offline_pip: bool = False,
+        conda_only: bool = False, envs_dir: Path = ENVS_DIR) -> int:
+    """Lock or check `variants`; returns the exit status."""
+    specs = [load_spec(v, envs_dir) for v in dict.fromkeys(variants)]
+    if check:
+        problems = check_variants(specs)
+        for problem in problems:
+            print(f"stale: {problem}")
+        if not problems:
+            log.info("locks of %s are up to date", ", ".join(s.variant for s in specs))
+        return 1 if problems else 0
+    source = choose_conda_source(conda_snapshot)
+    # KERASUP_OFFLINE=1 means never try a download: uv then resolves from its cache only.
+    offline_pip = offline_pip or os.environ.get("KERASUP_OFFLINE") == "1"
+    if refresh:
+        exclude_newer = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for spec in specs:
+        result = lock_variant(spec, source, exclude_newer=exclude_newer,
+                              offline_pip=offline_pip, conda_only=conda_only)
+        log.info("%s: wrote %s in %.1fs", spec.variant,
+                 ", ".join(p.name for p in result.paths), result.seconds)
+    return 0

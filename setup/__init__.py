@@ -1,0 +1,1 @@
+"""kerasup setup: the OS wrappers and the shared bootstrap (setup/bootstrap.py)."""

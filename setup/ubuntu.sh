@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# kerasup: one command from a fresh Ubuntu/Debian (or WSL2) machine to a verified
+# Keras/TensorFlow environment. This wrapper only finds a Python to run the bootstrap
+# and the system packages (apt); everything else happens once, in setup/bootstrap.py.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.11|3.12|3.13] [--prefix DIR]
+                       [--conda] [--dry-run] [--yes] [--help]
+
+Creates a verified Keras/TensorFlow environment from the project's hashed lock.
+
+Options:
+  --variant cpu|gpu      which environment (default: cpu; gpu needs Linux x86_64 and an
+                         NVIDIA driver, on WSL2 too)
+  --python 3.11|3.12|3.13
+                         Python version of the environment (default: 3.12, or the one an
+                         existing install at the prefix uses)
+  --prefix DIR           where the environment goes (default: .venv in the repository)
+  --conda                create it from envs/<variant>/conda-lock.yml with micromamba or
+                         conda-lock instead of uv and the pip lock
+  --dry-run              print every action and change nothing
+  --yes                  do not ask before sudo apt-get (or before replacing a foreign
+                         environment at the prefix)
+  --help                 show this help
+
+Steps: checks (OS, architecture, Python, disk, proxy, NVIDIA driver for gpu), apt packages
+when missing (graphviz, python3-venv; sudo only after asking), then setup/bootstrap.py:
+uv (pinned, from PyPI) -> environment -> kerasup.pth -> keras.json -> install record ->
+python -m verify. Running it again is a quick no-op that still verifies, and repairs an
+interrupted install.
+
+Environment:
+  KERASUP_MIN_FREE_GB    free disk space required, in GB (default 3 for cpu, 8 for gpu)
+  KERASUP_OFFLINE=1      never download (install only from uv's cache)
+  KERASUP_PYTHON         the interpreter that runs the bootstrap (default: a python3 >= 3.10)
+  KERAS_HOME             where keras.json is written (default: ~/.keras)
+
+Exit status: verify's (0 ready, 1 a check failed), 2 bad input, 3 setup could not proceed.
+EOF
+}
+
+say() { printf 'kerasup: %s\n' "$*"; }
+# err MESSAGE [STATUS]: one line on stderr, then exit (3 unless told otherwise).
+err() {
+    printf 'kerasup: error: %s\n' "$1" >&2
+    exit "${2:-3}"
+}
+usage_err() { err "$1 (see --help)" 2; }
+need_cmd() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        err "need '$1' (command not found)"
+    fi
+}
+ensure() {
+    if ! "$@"; then err "command failed: $*"; fi
+}
+
+# Globals set by parse_args.
+variant=cpu
+python_version=
+prefix=
+conda=0
+dry_run=0
+yes=0
+bootstrap_args=()
+
+parse_args() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --variant | --python | --prefix)
+                [ $# -ge 2 ] || usage_err "$1 needs a value"
+                case "$1" in
+                    --variant) variant="$2" ;;
+                    --python) python_version="$2" ;;
+                    --prefix) prefix="$2" ;;
+                esac
+                shift 2
+                ;;
+            --variant=* | --python=* | --prefix=*)
+                local name="${1%%=*}" value="${1#*=}"
+                set -- "$name" "$value" "${@:2}"
+                ;;
+            --conda) conda=1; shift ;;
+            --dry-run) dry_run=1; shift ;;
+            --yes | -y) yes=1; shift ;;
+            --help | -h) usage; exit 0 ;;
+            *) usage_err "unknown option '$1'" ;;
+        esac
+    done
+    case "$variant" in
+        cpu | gpu) ;;
+        *) usage_err "unknown variant '$variant': choose cpu or gpu" ;;
+    esac
+    case "$python_version" in
+        "" | 3.11 | 3.12 | 3.13) ;;
+        *) usage_err "unsupported Python '$python_version': choose 3.11, 3.12 or 3.13" ;;
+    esac
+    if [ -n "$prefix" ] && [ -e "$prefix" ] && [ ! -d "$prefix" ]; then
+        usage_err "prefix $prefix exists and is not a directory"
+    fi
+    bootstrap_args=(--variant "$variant")
+    if [ -n "$python_version" ]; then bootstrap_args+=(--python "$python_version"); fi
+    if [ -n "$prefix" ]; then bootstrap_args+=(--prefix "$prefix"); fi
+    if [ "$conda" = 1 ]; then bootstrap_args+=(--conda); fi
+    if [ "$yes" = 1 ]; then bootstrap_args+=(--yes); fi
+    if [ "$dry_run" = 1 ]; then bootstrap_args+=(--dry-run); fi
+    return 0
+}
+
+check_os() {
+    local kernel arch name=""
+    need_cmd uname
+    kernel="$(uname -s)"
+    arch="$(uname -m)"
+    if [ "$kernel" != Linux ]; then
+        err "this script is for Ubuntu/Debian Linux (and WSL2), not $kernel; on macOS run: python3 setup/bootstrap.py; on Windows: setup\\windows.ps1" 2
+    fi
+    if [ -r /etc/os-release ]; then
+        # shellcheck disable=SC1091
+        name="$(. /etc/os-release && printf '%s' "${PRETTY_NAME:-${NAME:-Linux}}")"
+    fi
+    if grep -qi microsoft /proc/version 2>/dev/null; then name="$name (WSL2)"; fi
+    say "found: ${name:-Linux}, $arch"
+}
+
+# A python >= 3.10 to run the bootstrap with (the environment's own Python, 3.11-3.13,
+# is chosen by the bootstrap, which may download a uv-managed one).
+find_bootstrap_python() {
+    local candidate
+    for candidate in "${KERASUP_PYTHON:-}" python3 python3.13 python3.12 python3.11 python3.10 \
+        /usr/bin/python3 "${HOME:-/nonexistent}"/.pyenv/versions/3.1[0-3]*/bin/python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# The arguments as one line a user can paste into a shell.
+quote_args() {
+    local out="" arg
+    for arg in "$@"; do
+        case "$arg" in
+            *[!A-Za-z0-9_./:=+-]*) arg="'${arg//\'/\'\\\'\'}'" ;;
+        esac
+        out="$out $arg"
+    done
+    printf '%s' "${out# }"
+}
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# Run a command that changes the system: as root directly; otherwise through sudo, only
+# after printing it and asking (or with --yes). --dry-run only prints it.
+run_privileged() {
+    local shown
+    shown="$(quote_args "$@")"
+    if [ "$dry_run" = 1 ]; then
+        if is_root; then say "would run: $shown"; else say "would run: sudo $shown"; fi
+        return 0
+    fi
+    if is_root; then
+        say "run: $shown"
+        ensure "$@"
+        return 0
+    fi
+    if ! command -v sudo >/dev/null 2>&1; then
+        err "this needs root and sudo is not installed: run this as root, then run this script again: $shown"
+    fi
+    say "this needs root: sudo $shown"
+    if [ "$yes" != 1 ]; then
+        local answer=""
+        if ! { exec 3</dev/tty; } 2>/dev/null; then
+            err "cannot ask for permission (no terminal): run 'sudo $shown' yourself, or rerun with --yes"
+        fi
+        printf 'kerasup: run it now? [y/N] ' >&2
+        read -r answer <&3 || true
+        exec 3<&-
+        case "$answer" in
+            y | Y | yes) ;;
+            *) err "not confirmed: run 'sudo $shown' yourself, then run this script again" ;;
+        esac
+    fi
+    ensure sudo "$@"
+}
+
+# System packages the environment needs and lacks (prints their names, changes nothing).
+missing_system_packages() {
+    local py="$1"
+    if [ "$conda" = 0 ] && ! command -v dot >/dev/null 2>&1; then
+        printf '%s\n' graphviz
+    fi
+    if ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        case "$py" in
+            /usr/bin/python3) printf '%s\n' python3-venv ;;
+            /usr/bin/python3.*) "$py" -c 'import sys; print("python%d.%d-venv" % sys.version_info[:2])' ;;
+            *) say "warning: $py cannot create virtual environments (no ensurepip): the bootstrap will say what to do" >&2 ;;
+        esac
+    fi
+}
+
+# Install them with apt (as root directly, otherwise through sudo after asking).
+install_system_packages() {
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "warning: missing $* and this is not an apt system: install them with your package manager"
+        return 0
+    fi
+    say "system packages missing: $*"
+    # One command (so one question): the package lists, then the packages.
+    run_privileged sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 $*"
+}
+
+main() {
+    local here repo py status
+    parse_args "$@"
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    repo="$(dirname "$here")"
+    check_os
+    if ! py="$(find_bootstrap_python)"; then
+        # A minimal image without any python3: the one system package needed before checks.
+        if ! command -v apt-get >/dev/null 2>&1; then
+            err "no Python 3.10 or newer found to run the bootstrap (looked for python3, python3.1x, ~/.pyenv/versions): install python3"
+        fi
+        say "no Python 3.10 or newer found to run the bootstrap: installing the system python3"
+        run_privileged sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 python3 python3-venv"
+        if [ "$dry_run" = 1 ]; then
+            say "dry run: stopping here, no Python to run the bootstrap yet"
+            exit 0
+        fi
+        py="$(find_bootstrap_python)" || err "python3 was installed but is older than 3.10: install python3.11 or newer"
+    fi
+    say "Python to run the bootstrap: $py ($("$py" -c 'import platform; print(platform.python_version())'))"
+
+    local missing=()
+    mapfile -t missing < <(missing_system_packages "$py")
+    if [ ${#missing[@]} -gt 0 ]; then
+        # Checks before anything changes: the bootstrap refuses with one line and a fix.
+        status=0
+        "$py" "$repo/setup/bootstrap.py" --check "${bootstrap_args[@]}" || status=$?
+        if [ "$status" != 0 ]; then exit "$status"; fi
+        install_system_packages "${missing[@]}"
+    else
+        say "system packages: nothing missing (graphviz, python venv)"
+    fi
+    # The bootstrap checks (disk, Python, prefix, proxy, driver) before it changes anything.
+    say "handing over to setup/bootstrap.py"
+    exec "$py" "$repo/setup/bootstrap.py" "${bootstrap_args[@]}"
+}
+
+main "$@"

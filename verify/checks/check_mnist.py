@@ -1,0 +1,91 @@
+"""MNIST smoke model: the tutorial's network trained briefly, passing on held-out accuracy."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from verify._keras import import_keras, tutorial_model
+from verify.cli import Options
+from verify.plugin import Recorder
+
+SEED = 1234
+BATCH = 128
+QUICK_TRAIN, QUICK_EPOCHS = 10_000, 3
+FULL_EPOCHS = 5  # the tutorial's
+# Held-out accuracy to pass. The tutorial reaches 0.9752 after 5 epochs on 60,000 digits;
+# anything smaller (quick mode, or a t10k-only --data split) is held to 0.90.
+FULL_THRESHOLD, FULL_MIN_TRAIN = 0.97, 50_000
+THRESHOLD = 0.90
+
+
+def _cache_problem(cache: Path) -> str | None:
+    from verify.mnist_data import KERAS_MNIST_SHA256
+
+    if not cache.is_file():
+        return None
+    digest = hashlib.sha256(cache.read_bytes()).hexdigest()
+    return None if digest == KERAS_MNIST_SHA256 else digest
+
+
+def test_mnist(check: Recorder, options: Options) -> None:
+    from verify.mnist_data import MnistDataError, keras_cache_path, load_mnist
+
+    mode = "full" if options.full else "quick"
+    if options.data is None:
+        cache = keras_cache_path()
+        bad = _cache_problem(cache)
+        if bad:
+            check.warning(f"the Keras MNIST cache {cache} is corrupted (sha256 {bad[:12]}..., "
+                          "not the published file): skipped",
+                          f"delete it and let Keras download it again: rm '{cache}'   (or "
+                          "pass your own copy: --data DIR)")
+    try:
+        data = load_mnist(options.data)
+    except MnistDataError as exc:
+        check.fail(str(exc), "pass a directory of MNIST IDX files or an mnist.npz: --data PATH")
+    check.detail("data", data.describe())
+    check.detail("source", data.source)
+    check.detail("is_mnist", data.is_mnist)
+    if data.notes:
+        check.detail("data_notes", data.notes)
+
+    keras = import_keras(check)
+    import numpy as np
+
+    keras.utils.set_random_seed(SEED)
+    x_train = data.x_train.reshape(-1, 28 * 28).astype("float32") / 255
+    x_test = data.x_test.reshape(-1, 28 * 28).astype("float32") / 255
+    y_train = keras.utils.to_categorical(data.y_train, 10)
+    y_test = keras.utils.to_categorical(data.y_test, 10)
+    epochs = FULL_EPOCHS if options.full else QUICK_EPOCHS
+    if not options.full:
+        x_train, y_train = x_train[:QUICK_TRAIN], y_train[:QUICK_TRAIN]
+    model = tutorial_model(keras)
+    t0 = time.perf_counter()
+    model.fit(x_train, y_train, epochs=epochs, batch_size=BATCH, verbose=0, shuffle=True)
+    train_s = time.perf_counter() - t0
+    _loss, acc = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
+    first = int(np.argmax(model.predict(x_test[:1], verbose=0)[0]))
+    rate = len(x_train) * epochs / train_s if train_s > 0 else 0.0
+    full_size = options.full and data.is_mnist and len(x_train) >= FULL_MIN_TRAIN
+    threshold = FULL_THRESHOLD if full_size else THRESHOLD
+    check.detail("mode", mode)
+    check.detail("epochs", epochs)
+    check.detail("train_samples", len(x_train))
+    check.detail("test_samples", len(x_test))
+    check.detail("test_accuracy", round(float(acc), 4))
+    check.detail("threshold", threshold)
+    check.detail("train_seconds", round(train_s, 2))
+    check.detail("samples_per_second", round(rate))
+    check.detail("first_test_prediction", first)
+    check.detail("first_test_label", int(data.y_test[0]))
+    what = "MNIST" if data.is_mnist else "synthetic stand-in (NOT MNIST; --data for real digits)"
+    summary = (f"test accuracy {acc:.4f} on {len(x_test):,} held-out {what}, {epochs} epochs "
+               f"on {len(x_train):,} in {train_s:.1f}s ({rate:,.0f} samples/s)")
+    if acc < threshold:
+        check.problem(f"{summary}: below the {threshold:.2f} threshold",
+                      "training runs but does not learn: check for a broken numpy/TensorFlow "
+                      "install (python -m verify --only packages) and the data (--data)")
+    check.info(summary)

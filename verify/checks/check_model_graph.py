@@ -1,0 +1,118 @@
+"""Model graph: keras.utils.plot_model writes PNG and SVG (pydot and Graphviz's dot work)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from verify._keras import import_keras, tutorial_model
+from verify.cli import Options
+from verify.machine import install_command
+from verify.plugin import Recorder
+
+TRAP = ("`pip install graphviz` installs only a Python wrapper, not the Graphviz `dot` program "
+        "Keras runs; pydot (Python) and dot (a system program on PATH) are both needed")
+
+
+def graphviz_fix(system: str | None = None, conda: bool | None = None) -> str:
+    """The per-OS way to get Graphviz's ``dot`` on PATH."""
+    system = system or platform.system()
+    conda = (Path(sys.prefix) / "conda-meta").is_dir() if conda is None else conda
+    lines = []
+    if conda:
+        lines.append("conda/micromamba env: conda install -c conda-forge graphviz")
+    if system == "Windows":
+        lines += ["winget install --id Graphviz.Graphviz   (or: choco install graphviz)",
+                  r"then add C:\Program Files\Graphviz\bin to PATH and open a new terminal"]
+    elif system == "Darwin":
+        lines.append("brew install graphviz")
+    else:
+        lines.append("sudo apt-get install graphviz   (Fedora: sudo dnf install graphviz)")
+    return "\n".join(lines)
+
+
+def dot_version(dot: str) -> str:
+    try:
+        proc = subprocess.run([dot, "-V"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({exc})"
+    return (proc.stderr or proc.stdout).strip().splitlines()[0] if (proc.stderr or proc.stdout)\
+        .strip() else "unknown"
+
+
+def _writable_dir(out: Path) -> str | None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".kerasup-probe-")
+        os.close(fd)
+        Path(probe).unlink()
+    except OSError as exc:
+        return f"{exc.strerror or exc}"
+    return None
+
+
+def test_model_graph(check: Recorder, options: Options) -> None:
+    out = options.out or Path(tempfile.mkdtemp(prefix="kerasup-verify-"))
+    check.detail("out", str(out))
+    try:
+        import pydot
+
+        check.detail("pydot", getattr(pydot, "__version__", "installed"))
+    except ImportError as exc:
+        check.detail("pydot", None)
+        check.problem(f"pydot is not importable ({exc}): plot_model cannot draw ({TRAP})",
+                      install_command("pydot>=3"))
+    dot = shutil.which("dot")
+    check.detail("dot", dot)
+    if dot:
+        check.detail("dot_version", dot_version(dot))
+    else:
+        trap = ""
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            trap = (f"; the Python package graphviz {importlib.metadata.version('graphviz')} "
+                    "is installed, but that is not the program")
+        check.problem(f"Graphviz's dot is not on PATH{trap} ({TRAP})", graphviz_fix())
+    unwritable = _writable_dir(out)
+    if unwritable:
+        check.problem(f"cannot write to the output directory {out}: {unwritable}",
+                      "pass a writable directory: --out DIR (or leave --out out for a temp dir)")
+    if check.problems:
+        return
+    keras = import_keras(check)
+    model = tutorial_model(keras)
+    files: dict[str, dict[str, Any]] = {}
+    for ext in ("png", "svg"):
+        path = out / f"model.{ext}"
+        path.unlink(missing_ok=True)
+        try:
+            keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
+                                   show_layer_names=True)
+        except Exception as exc:  # plot_model raises ImportError/OSError/pydot errors
+            text = str(exc).strip().splitlines()
+            message = f"{type(exc).__name__}: {text[0] if text else ''}"
+            if not path.is_file() or path.stat().st_size == 0:
+                check.problem(f"plot_model to {path} failed: {message}", graphviz_fix())
+                continue
+            # With IPython installed, plot_model returns an inline image after writing the
+            # file, and IPython cannot embed SVG: the file is what counts.
+            check.detail(f"{ext}_note", f"file written; plot_model then raised {message}")
+        size = path.stat().st_size if path.is_file() else 0
+        files[ext] = {"path": str(path), "bytes": size}
+        if size == 0:
+            # In notebooks Keras prints the pydot/graphviz error instead of raising.
+            check.problem(f"plot_model wrote no {ext.upper()} at {path}", graphviz_fix())
+        elif ext == "png" and not path.read_bytes().startswith(b"\x89PNG"):
+            check.problem(f"{path} is not a PNG image", graphviz_fix())
+        elif ext == "svg" and b"<svg" not in path.read_bytes()[:4096]:
+            check.problem(f"{path} is not an SVG image", graphviz_fix())
+    check.detail("files", files)
+    sizes = ", ".join(f"{Path(f['path']).name} {f['bytes']:,} B" for f in files.values())
+    check.info(f"{sizes} in {out} ({check.details.get('dot_version', 'dot')})")

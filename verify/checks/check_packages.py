@@ -1,0 +1,79 @@
+"""Installed packages against the lock: missing, other versions, unexpected, broken requirements."""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+import shutil
+import sys
+
+from verify.locks import (
+    LockError,
+    applicable,
+    broken_requirements,
+    compare,
+    installed_versions,
+    load_lock,
+)
+from verify.machine import Context, conda_platform, install_command, this_python
+from verify.plugin import Recorder
+
+
+def _reinstall_fix(context: Context, kind: str) -> str:
+    lock, prefix = context.lock, sys.prefix
+    if kind == "conda-lock":
+        return f"micromamba create -y -p {prefix} -f {lock}   (or: conda-lock install -p " \
+               f"{prefix} {lock})"
+    if kind == "pylock":
+        return f"uv pip sync --python {this_python()} {lock}"
+    if shutil.which("uv") or importlib.util.find_spec("pip") is None:
+        return f"uv pip sync --require-hashes --python {this_python()} {lock}"
+    return f"{this_python()} -m pip install --require-hashes -r {lock}"
+
+
+def test_packages(check: Recorder, context: Context) -> None:
+    lock = context.lock
+    check.detail("lock", str(lock) if lock else None)
+    check.detail("lock_source", context.lock_source)
+    if lock is None or not lock.is_file():
+        check.fail(f"the lock {lock} ({context.lock_source}) does not exist",
+                   "pass the lock this environment was built from: --lock PATH")
+    try:
+        kind, entries = load_lock(lock, conda_platform())
+    except LockError as exc:
+        check.fail(f"cannot read the lock: {exc}", "pass a pip lock (requirements.txt), a "
+                   "conda-lock.yml or a pylock.toml with --lock PATH")
+    locked, notes = applicable(entries)
+    installed = installed_versions()
+    cmp = compare(locked, installed, kind, platform.python_version())
+    broken = broken_requirements()
+    check.detail("kind", kind)
+    check.detail("locked_here", len(locked))
+    check.detail("matched", cmp.matched)
+    check.detail("table", cmp.rows())
+    check.detail("broken_requirements", broken)
+    if notes:
+        check.detail("notes", notes)
+    fix = _reinstall_fix(context, kind)
+    if cmp.missing:
+        names = ", ".join(f"{n}=={v}" for n, v in cmp.missing[:8])
+        more = f" and {len(cmp.missing) - 8} more" if len(cmp.missing) > 8 else ""
+        check.problem(f"{len(cmp.missing)} locked package(s) missing: {names}{more}", fix)
+    if cmp.mismatched:
+        names = ", ".join(f"{n} {i} (lock: {v})" for n, v, i in cmp.mismatched[:8])
+        more = f" and {len(cmp.mismatched) - 8} more" if len(cmp.mismatched) > 8 else ""
+        specs = [f"{n}=={v}" for n, v, _ in cmp.mismatched if n != "python"]
+        how = (f"{install_command(*specs)}\nor re-sync the whole lock: {fix}" if specs else "")
+        if any(n == "python" for n, _, _ in cmp.mismatched):
+            how = ("this environment's Python is not the lock's: create the environment from "
+                   f"the lock: {fix}" + (f"\n{how}" if how else ""))
+        check.problem(f"{len(cmp.mismatched)} package(s) at another version than the lock: "
+                      f"{names}{more}", how)
+    for line in broken:
+        check.problem(f"broken requirement: {line}", fix)
+    if cmp.unexpected:
+        names = ", ".join(f"{n} {v}" for n, v in cmp.unexpected[:8])
+        check.warning(f"{len(cmp.unexpected)} relevant package(s) not in the lock: {names}",
+                      f"re-sync the lock, which removes what it does not name: {fix}")
+    check.info(f"{cmp.matched} of {len(locked)} locked packages match ({kind}: {lock.name}); "
+               f"{len(broken)} broken requirements")

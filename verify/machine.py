@@ -1,0 +1,188 @@
+"""Facts about this machine and environment: platform, install record, variant and lock.
+
+Standard library only, so it imports anywhere (tests, a broken environment).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import platform
+import shutil
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SUPPORTED_PYTHONS",
+    "Context",
+    "conda_platform",
+    "install_command",
+    "install_record_path",
+    "is_wsl",
+    "machine_facts",
+    "read_install_record",
+    "resolve_context",
+    "this_python",
+    "toolkit_root",
+]
+
+# The universal pip locks cover CPython 3.11 to 3.13 (ARCHITECTURE.md).
+SUPPORTED_PYTHONS = ">=3.11,<3.14"
+
+_CONDA_PLATFORMS = {
+    ("linux", "x86_64"): "linux-64", ("linux", "amd64"): "linux-64",
+    ("linux", "aarch64"): "linux-aarch64", ("linux", "arm64"): "linux-aarch64",
+    ("linux", "ppc64le"): "linux-ppc64le",
+    ("darwin", "arm64"): "osx-arm64", ("darwin", "x86_64"): "osx-64",
+    ("windows", "amd64"): "win-64", ("windows", "x86_64"): "win-64",
+    ("windows", "arm64"): "win-arm64",
+}
+
+
+def conda_platform(system: str | None = None, machine: str | None = None) -> str:
+    """This machine as a conda platform name (``linux-64``, ``osx-arm64``, ``win-64``...)."""
+    system = (system or platform.system()).lower()
+    machine = (machine or platform.machine()).lower()
+    return _CONDA_PLATFORMS.get((system, machine), f"{system}-{machine}")
+
+
+def is_wsl() -> bool:
+    """True under Windows Subsystem for Linux."""
+    if platform.system() != "Linux":
+        return False
+    try:
+        return "microsoft" in Path("/proc/version").read_text(encoding="utf-8").lower()
+    except OSError:
+        return False
+
+
+def toolkit_root() -> Path:
+    """The kerasup repository this package was loaded from (``kerasup.pth`` names it)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def install_record_path(prefix: str | None = None) -> Path:
+    return Path(prefix or sys.prefix) / "share" / "kerasup" / "install.json"
+
+
+def read_install_record(path: Path | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """The install record and, if it exists but cannot be read, why."""
+    path = path or install_record_path()
+    if not path.is_file():
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"{path}: unreadable ({exc})"
+    if not isinstance(data, dict):
+        return None, f"{path}: not a JSON object"
+    return data, None
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def infer_variant() -> tuple[str, str]:
+    """Guess the variant from what is installed: CUDA wheels or ``tensorflow[and-cuda]``."""
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata.get("Name") or "").lower()  # type: ignore[attr-defined]
+        if name.startswith("nvidia-cudnn") or name.startswith("nvidia-cuda-runtime"):
+            return "gpu", f"inferred: {name} is installed"
+    if _installed("tensorflow-cpu"):
+        return "cpu", "inferred: tensorflow-cpu is installed"
+    return "cpu", "inferred: no CUDA libraries installed"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the checks compare this machine against."""
+
+    variant: str
+    variant_source: str
+    lock: Path | None
+    lock_source: str
+    record: dict[str, Any] | None
+    record_path: Path
+    record_error: str | None
+    expect_gpu: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant, "variant_source": self.variant_source,
+            "lock": str(self.lock) if self.lock else None, "lock_source": self.lock_source,
+            "lock_sha256": _sha256(self.lock) if self.lock and self.lock.is_file() else None,
+            "install_record": str(self.record_path) if self.record else None,
+            "expect_gpu": self.expect_gpu,
+        }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def resolve_context(variant: str | None, lock: Path | None, expect_gpu: bool | None,
+                    prefix: str | None = None) -> Context:
+    """Variant and lock: the command line, else the install record, else inferred."""
+    record_path = install_record_path(prefix)
+    record, record_error = read_install_record(record_path)
+    if variant:
+        variant_source = "--variant"
+    elif record and record.get("variant") in ("cpu", "gpu"):
+        variant, variant_source = str(record["variant"]), f"install record {record_path}"
+    else:
+        variant, variant_source = infer_variant()
+    if lock is not None:
+        lock_path: Path | None = lock
+        lock_source = "--lock"
+    elif record and record.get("lock"):
+        lock_path, lock_source = Path(str(record["lock"])), f"install record {record_path}"
+    else:
+        lock_path = toolkit_root() / "envs" / variant / "requirements.txt"
+        lock_source = "repository default (no install record)"
+    if expect_gpu is None:
+        expect_gpu = variant == "gpu"
+    return Context(variant, variant_source, lock_path, lock_source, record, record_path,
+                   record_error, expect_gpu)
+
+
+def machine_facts(ctx: Context) -> dict[str, Any]:
+    """Host, OS, Python, variant and lock: the ``machine`` object of the JSON report."""
+    return {
+        "host": socket.gethostname(),
+        "os": platform.system(),
+        "os_release": platform.release(),
+        "platform": platform.platform(),
+        "wsl": is_wsl(),
+        "architecture": platform.machine(),
+        "conda_platform": conda_platform(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "python_executable": sys.executable,
+        "prefix": sys.prefix,
+        **ctx.to_dict(),
+    }
+
+
+def install_command(*specs: str) -> str:
+    """The command that installs ``specs`` into this environment (uv venvs have no pip)."""
+    q = '"' if platform.system() == "Windows" else "'"  # cmd/PowerShell vs POSIX shells
+    args = " ".join(f"{q}{s}{q}" for s in specs)
+    if importlib.util.find_spec("pip") is None and shutil.which("uv"):
+        return f"uv pip install --python {this_python()} {args}"
+    return f"{this_python()} -m pip install {args}"
+
+
+def this_python() -> str:
+    """``sys.executable``, quoted when it holds a space."""
+    exe = sys.executable
+    return f'"{exe}"' if " " in exe else exe

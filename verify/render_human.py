@@ -1,0 +1,103 @@
+"""The human report: one line per check, the fix under every warn or fail, a summary line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from verify.result import CheckResult, Report
+
+__all__ = ["render"]
+
+_LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+_COLOUR = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "2"}
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def _indent(text: str, first: str, rest: str) -> list[str]:
+    lines = str(text).splitlines() or [""]
+    return [first + lines[0], *(rest + line for line in lines[1:])]
+
+
+def _detail_lines(details: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key, value in details.items():
+        if isinstance(value, str):
+            text = value
+        else:
+            text = json.dumps(value, indent=2, default=str, ensure_ascii=False)
+        out += _indent(text, f"        {key}: ", " " * 10)
+    return out
+
+
+def _table_lines(rows: list[dict[str, Any]], indent: str, limit: int = 25) -> list[str]:
+    """Rows of dicts as aligned columns (the packages check's table)."""
+    if not rows:
+        return []
+    cols = list(rows[0])
+    cells = [[str(r.get(c) if r.get(c) is not None else "-") for c in cols]
+             for r in rows[:limit]]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    out = [indent + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    out += [indent + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+            for row in cells]
+    if len(rows) > limit:
+        out.append(f"{indent}... {len(rows) - limit} more (--verbose or --json for all)")
+    return out
+
+
+def _check_lines(c: CheckResult, width: int, verbose: bool, color: bool) -> list[str]:
+    label = _paint(f"{_LABEL[c.status]:<5}", _COLOUR[c.status], color)
+    lines = _indent(c.summary, f"  {label} {c.name:<{width}}  ", " " * (width + 10))
+    lines[0] += _paint(f"  ({c.duration_s:.1f}s)", "2", color)
+    if c.fix and c.status in ("warn", "fail", "error"):
+        findings = c.details.get("problems", []) + c.details.get("warnings", [])
+        for extra in findings[1:]:
+            lines += _indent(extra, " " * (width + 10) + "- ", " " * (width + 12))
+        lines += _indent(c.fix, " " * (width + 10) + _paint("fix: ", "1", color),
+                         " " * (width + 15))
+    table = c.details.get("table")
+    if isinstance(table, list) and table and (verbose or c.status in ("warn", "fail")):
+        lines += _table_lines(table, " " * (width + 10), limit=10_000 if verbose else 25)
+    if verbose:
+        lines += _detail_lines({k: v for k, v in c.details.items()
+                                if k not in ("problems", "warnings", "table")})
+    return lines
+
+
+def render(report: Report, *, verbose: bool = False, color: bool = False) -> str:
+    """The whole report as text (colour codes only when ``color``)."""
+    m = report.machine
+    head = (f"kerasup verify {report.tool['version']} · {m['host']} · {m['os']} "
+            f"{m['architecture']} · {m['python_implementation']} {m['python']} · "
+            f"variant {m['variant']} ({m['variant_source']})")
+    lines = [_paint(head, "1", color), f"lock: {m['lock'] or 'none'} ({m['lock_source']})", ""]
+    shown = [c for c in report.checks
+             if verbose or not (c.status == "skip" and c.summary.startswith("not selected"))]
+    width = max((len(c.name) for c in shown), default=10)
+    for c in shown:
+        lines += _check_lines(c, width, verbose, color)
+    counts = report.counts()
+    unselected = sum(c.status == "skip" and c.summary.startswith("not selected")
+                     for c in report.checks)
+    counts["skip"] -= unselected
+    ran = len(report.checks) - unselected - counts["skip"]
+    parts = [f"{counts['pass']} passed"]
+    parts += [f"{counts[s]} {w}" for s, w in (("warn", "with warnings"), ("fail", "failed"),
+                                              ("error", "crashed"), ("skip", "skipped"))
+              if counts[s]]
+    if unselected:
+        parts.append(f"{unselected} not selected")
+    if report.ok:
+        verdict = _paint("Ready for Keras/TensorFlow.", "32;1", color)
+        if counts["warn"]:
+            verdict += " Read the warnings above."
+    else:
+        verdict = _paint("Not ready: apply the fixes above, then run python -m verify again.",
+                         "31;1", color)
+    lines += ["", f"{ran} check{'s' if ran != 1 else ''} run: {', '.join(parts)} in "
+                  f"{report.duration_s:.1f}s. {verdict}"]
+    return "\n".join(lines) + "\n"
