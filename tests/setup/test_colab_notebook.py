@@ -1,0 +1,202 @@
+"""setup/colab.ipynb run end to end, headless (nbclient), in a fresh venv standing in for a
+notebook runtime: its first cell installs the CPU lock into the kernel's own interpreter,
+then verify's report, the model graph and the training curves appear in the outputs.
+
+Two runtimes: a plain Jupyter kernel (the whole lock goes in), and one that Colab's
+variables mark as Colab, with an older ipykernel of its own (kept: Colab's kernel packages
+are left as they are, and verify checks the lock without them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from setup import colab
+from tests.conftest import CPU_LOCK, REPO, uv_bin
+
+NOTEBOOK = REPO / "setup" / "colab.ipynb"
+KERNEL = "kerasup-colab-runtime"
+# Older than the lock's numpy, preinstalled but never imported: upgraded without a restart.
+OLD_NUMPY = "2.2.6"
+# The Colab stand-in's own ipykernel, older than the lock's (Colab pins its kernel packages).
+COLAB_IPYKERNEL = "6.29.5"
+
+
+def make_runtime(prefix: Path, colab_like: bool) -> Path:
+    """A venv with what a notebook runtime has before kerasup: an ipykernel and an older
+    numpy; no TensorFlow, no Keras. The plain runtime's kernel packages are the lock's
+    versions; the Colab-like one has its own older ipykernel (the packages it shares with
+    the lock at the lock's versions). Its kernelspec goes under <prefix>/share/jupyter."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run([uv_bin(), "venv", "--quiet", "--python", sys.executable, str(prefix)],
+                   check=True, env=env)
+    python = prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    pip = [uv_bin(), "pip", "install", "--quiet", "--python", str(python)]
+    if colab_like:
+        shared = prefix / "lock-without-kernel.txt"
+        shared.write_text(colab.lock_without(CPU_LOCK.read_text(), colab.KERNEL_ROOTS)[0])
+        subprocess.run([*pip, f"ipykernel=={COLAB_IPYKERNEL}", "-c", str(shared)], check=True,
+                       env=env)
+    else:
+        subprocess.run([*pip, "ipykernel", "-c", str(CPU_LOCK)], check=True, env=env)
+    subprocess.run([*pip, f"numpy=={OLD_NUMPY}"], check=True, env=env)
+    subprocess.run([str(python), "-m", "ipykernel", "install", "--prefix", str(prefix),
+                    "--name", KERNEL, "--display-name", "kerasup Colab stand-in"],
+                   check=True, capture_output=True)
+    return python
+
+
+def _texts(nb: Any) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            parts.append(out.get("data", {}).get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def _mimes(nb: Any) -> list[str]:
+    return [mime for cell in nb.cells for out in cell.get("outputs", [])
+            for mime in out.get("data", {})]
+
+
+def _execute(nb: Any, work: Path, saved: Path) -> str:
+    """Run `nb` in a new kernel of the runtime (cwd `work`); all its text output."""
+    client = NotebookClient(nb, timeout=900, kernel_name=KERNEL,
+                            resources={"metadata": {"path": str(work)}})
+    try:
+        client.execute()
+    finally:
+        nbformat.write(nb, saved)
+    return _texts(nb)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("colab_like", [False, True], ids=["jupyter", "colab"])
+def test_notebook_installs_verifies_and_shows_results(tmp_path, monkeypatch, mnist_t10k,
+                                                      colab_like):
+    runtime = tmp_path / "runtime"
+    python = make_runtime(runtime, colab_like)
+    work = tmp_path / "content"  # Colab's /content
+    work.mkdir()
+    monkeypatch.setenv("JUPYTER_PATH", str(runtime / "share" / "jupyter"))
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    # Colab has uv on PATH; the runtime's own bin is not on it (Colab's is /usr/bin).
+    monkeypatch.setenv("PATH", f"{Path(uv_bin()).parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("KERASUP_REPO_DIR", str(REPO))  # in tests the checkout is present
+    monkeypatch.setenv("KERASUP_OFFLINE", "1")
+    monkeypatch.setenv("KERASUP_MNIST_DATA", str(mnist_t10k))
+    monkeypatch.setenv("KERASUP_EPOCHS", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    ipython_dir = tmp_path / "ipython"
+    monkeypatch.setenv("IPYTHONDIR", str(ipython_dir))
+    for name in ("COLAB_RELEASE_TAG", "COLAB_GPU", "VIRTUAL_ENV", "PYTHONPATH"):
+        monkeypatch.delenv(name, raising=False)
+    if colab_like:
+        # What Colab sets in every runtime (google.colab itself is not here), and a kernel
+        # that has numpy imported before the first cell runs, as Colab's has.
+        monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261120-060000_RC00")
+        startup = ipython_dir / "profile_default" / "startup"
+        startup.mkdir(parents=True)
+        (startup / "00-preload.py").write_text("import numpy\n")
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    text = _execute(nb, work, tmp_path / "colab.executed.ipynb")
+
+    # The install: the CPU lock, with uv, into the kernel's interpreter; numpy upgraded.
+    assert "installed the cpu lock" in text and "with uv" in text, text
+    assert f"numpy: {OLD_NUMPY} -> " in text
+    record = json.loads((runtime / "share" / "kerasup" / "install.json").read_text())
+    assert record["variant"] == "cpu" and record["method"] == "uv"
+    if colab_like:
+        # Colab's kernel packages kept; a restart asked for, because numpy was imported.
+        assert "Colab runtime release-colab_20261120" in text
+        assert "kept this runtime's own kernel packages:" in text and "ipykernel" in text
+        derived = runtime / "share" / "kerasup" / "colab-cpu-requirements.txt"
+        assert Path(record["lock"]) == derived
+        done = subprocess.run([str(python), "-c", "import ipykernel; print(ipykernel.__version__)"],
+                              capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == COLAB_IPYKERNEL
+        assert "RESTART NEEDED" in text and f"numpy {OLD_NUMPY} -> " in text
+        assert "(imported here as numpy)" in text and "restart the runtime first" in text
+        assert "TensorFlow 2." not in text  # not imported into a kernel that needs a restart
+    else:
+        # The whole lock; numpy was not imported by this kernel, so no restart.
+        assert "not running in Colab" in text and "kept this runtime" not in text
+        assert Path(record["lock"]) == CPU_LOCK.resolve()
+        assert "no restart needed" in text and "RESTART NEEDED" not in text
+    assert (tmp_path / "keras-home" / "keras.json").is_file()
+
+    # verify passed, on the real digits, and said so in a rendered table.
+    report = json.loads((runtime / "share" / "kerasup" / "verify-report.json").read_text())
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert report["ok"] is True, statuses
+    assert set(statuses.values()) == {"pass"}, statuses
+    mnist = next(c for c in report["checks"] if c["name"] == "mnist")
+    assert "synthetic" not in json.dumps(mnist).lower(), mnist
+    html = [out["data"]["text/html"] for cell in nb.cells for out in cell.get("outputs", [])
+            if "text/html" in out.get("data", {})]
+    assert any("kerasup-verify" in h and "All checks passed" in h for h in html), html
+    assert "ALL CHECKS PASSED" in text
+
+    # The model graph and the training curves, inline.
+    assert (work / "kerasup-out" / "verify" / "model.png").is_file()
+    assert _mimes(nb).count("image/png") >= 3  # model graph, loss, accuracy
+    metrics = json.loads((work / "kerasup-out" / "mnist_dense" / "metrics.json").read_text())
+    assert metrics["is_mnist"] and metrics["epochs"] == 1
+
+    if colab_like:
+        # After the restart (a new kernel), the install cell is a no-op and the kernel
+        # imports the locked TensorFlow and Keras.
+        again = nbformat.read(NOTEBOOK, as_version=4)
+        again.cells = [c for c in again.cells if c.get("id") in ("install", "use")]
+        text = _execute(again, work, tmp_path / "colab.restarted.ipynb")
+        assert "0 distributions changed" in text and "no restart needed" in text, text
+
+    # The kernel itself now runs the locked TensorFlow and Keras.
+    locked = {line.split("==")[0]: line.split("==")[1].split()[0]
+              for line in CPU_LOCK.read_text().splitlines() if "==" in line
+              and not line[0].isspace()}
+    assert f"Keras {locked['keras']}" in text
+    assert "TensorFlow 2." in text
+    done = subprocess.run([str(python), "-c", "import numpy; print(numpy.__version__)"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() != OLD_NUMPY
+
+    if not colab_like:
+        # Outside a checkout, the first cell clones REPO_URL (here a local copy) and installs
+        # from the clone: nothing left to change in this runtime.
+        monkeypatch.delenv("KERASUP_REPO_DIR")
+        monkeypatch.setenv("KERASUP_REPO_URL", _origin(tmp_path / "origin").as_uri())
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        again = nbformat.read(NOTEBOOK, as_version=4)
+        again.cells = [c for c in again.cells if c.get("id") == "install"]
+        text = _execute(again, elsewhere, tmp_path / "colab.cloned.ipynb")
+        assert "git clone --depth 1" in text and "0 distributions changed" in text, text
+        assert (elsewhere / "kerasup" / "setup" / "colab.py").is_file()
+        record = json.loads((runtime / "share" / "kerasup" / "install.json").read_text())
+        assert record["toolkit_root"] == str((elsewhere / "kerasup").resolve())
+
+
+def _origin(path: Path) -> Path:
+    """A git repository holding what the install cell needs of the working tree."""
+    for part in ("setup", "envs"):
+        shutil.copytree(REPO / part, path / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    git = ["git", "-c", "user.name=kerasup tests", "-c", "user.email=tests@kerasup.invalid",
+           "-C", str(path)]
+    for args in (["init", "--quiet"], ["add", "."], ["commit", "--quiet", "-m", "snapshot"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    return path
