@@ -240,7 +240,19 @@ def _clone_env(cpu_env, prefix: Path, *uninstall: str) -> Path:
 
 @pytest.fixture(scope="module")
 def env_without_pydot(cpu_env, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _clone_env(cpu_env, tmp_path_factory.mktemp("no-pydot") / "venv", "pydot")
+    # Without wheel too: nothing imports it, but the locked astunparse requires it.
+    python = _clone_env(cpu_env, tmp_path_factory.mktemp("no-pydot") / "venv", "pydot", "wheel")
+    # And a distribution installed outside the lock whose own requirement is broken, as
+    # Colab's preinstalled packages can be: real metadata, as an installer leaves it.
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
+                              "print(sysconfig.get_paths()['purelib'])"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    dist_info = Path(purelib) / "preinstalled_tool-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: preinstalled-tool\n"
+                                        "Version: 1.0\nRequires-Dist: numpy<1\n")
+    (dist_info / "RECORD").write_text("")
+    return python
 
 
 def test_pydot_missing(run_verify, env_without_pydot: Path) -> None:
@@ -250,6 +262,12 @@ def test_pydot_missing(run_verify, env_without_pydot: Path) -> None:
     assert graph["status"] == "fail" and "pydot is not importable" in graph["summary"]
     assert "pydot" in graph["fix"] and "install" in graph["fix"]
     assert packages["status"] == "fail" and "missing: pydot==" in packages["summary"]
+    broken = packages["details"]["broken_requirements"]
+    assert any(b.startswith("astunparse ") and "wheel" in b for b in broken)
+    assert any(b.startswith("preinstalled-tool 1.0 has requirement numpy<1") for b in broken)
+    # The locked package's broken requirement fails the check; the outsider's only warns.
+    assert "broken requirement: astunparse" in run.output
+    assert "1 broken requirement(s) of packages the lock does not manage" in run.output
 
 
 # -- GPU and MNIST (these import TensorFlow) ------------------------------------------------

@@ -7,6 +7,8 @@ import platform
 import shutil
 import sys
 
+from packaging.utils import canonicalize_name
+
 from verify.locks import (
     LockError,
     applicable,
@@ -69,8 +71,17 @@ def test_packages(check: Recorder, context: Context) -> None:
                    f"the lock: {fix}" + (f"\n{how}" if how else ""))
         check.problem(f"{len(cmp.mismatched)} package(s) at another version than the lock: "
                       f"{names}{more}", how)
-    for line in broken:
+    # pip check's lines start with the requiring distribution: a locked one is ours to fix;
+    # another (e.g. Colab's preinstalled packages) is reported but does not fail the check.
+    ours = [line for line in broken if canonicalize_name(line.split(" ", 1)[0]) in locked]
+    for line in ours:
         check.problem(f"broken requirement: {line}", fix)
+    foreign = [line for line in broken if line not in ours]
+    if foreign:
+        check.warning(f"{len(foreign)} broken requirement(s) of packages the lock does not "
+                      f"manage: {'; '.join(foreign[:3])}" + (" ..." if len(foreign) > 3 else ""),
+                      "these packages were installed outside the lock; uninstall them if you "
+                      "do not use them (pip uninstall NAME), or re-sync the lock: " + fix)
     if cmp.unexpected:
         names = ", ".join(f"{n} {v}" for n, v in cmp.unexpected[:8])
         check.warning(f"{len(cmp.unexpected)} relevant package(s) not in the lock: {names}",
