@@ -1,0 +1,258 @@
+"""kerasup's developer sessions: `nox -l` lists them; `nox` alone runs lint and tests."""
+
+# Interpreters: sessions use Pythons already on the machine and never download one
+# (UV_PYTHON_DOWNLOADS=never, nox's download_python="never"). nox looks interpreters up on
+# PATH and pyenv keeps them elsewhere, so the newest pyenv install of each version in
+# PYTHONS is appended to PATH when present ($PYENV_ROOT, else `pyenv root`, else ~/.pyenv),
+# as tests/run.sh does. A missing interpreter skips its session locally and fails it in CI
+# (nox's own default: --error-on-missing-interpreters whenever $CI is set).
+#
+# Tooling comes from uv.lock (`uv sync --locked --group ...` into each session's venv). The
+# TensorFlow sessions (verify, examples, bench) share one environment made from the CPU lock
+# at .nox/verify-env by setup/bootstrap.py (uv directly where bootstrap is unavailable).
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import nox
+import nox.command
+
+REPO = Path(__file__).resolve().parent
+# The one place that names the supported Pythons (tests run on each).
+PYTHONS = ("3.11", "3.12", "3.13")
+# The Python of envs/cpu/environment.yml, for the single-environment sessions; pick another
+# with `nox -s verify -P 3.13` (--force-python).
+DEFAULT_PYTHON = "3.12"
+CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
+VERIFY_ENV = REPO / ".nox" / "verify-env"
+MNIST_T10K = Path(os.environ.get("KERASUP_MNIST_T10K", REPO.parent / "shared" / "data"
+                                 / "mnist-t10k"))
+OUT = REPO / "out"
+EXAMPLE_BAR = 0.935  # test accuracy on the t10k split (8,000 train / 2,000 test)
+
+nox.needs_version = ">=2025.10"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+if hasattr(nox.options, "download_python"):
+    nox.options.download_python = "never"
+os.environ["UV_PYTHON_DOWNLOADS"] = "never"
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def _pyenv_root() -> Path | None:
+    if os.environ.get("PYENV_ROOT"):
+        return Path(os.environ["PYENV_ROOT"])
+    if shutil.which("pyenv"):
+        try:
+            out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                return Path(out.stdout.strip())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    home = Path.home() / ".pyenv"
+    return home if home.is_dir() else None
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    parts = path.parent.parent.name.split(".")
+    return tuple(int(p) if p.isdigit() else -1 for p in parts)
+
+
+def _add_pyenv_pythons(versions: tuple[str, ...] = PYTHONS) -> list[str]:
+    """Append the newest pyenv install of each wanted X.Y to PATH (if any); return them."""
+    root = _pyenv_root()
+    if root is None:
+        return []
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    added = []
+    for version in versions:
+        # Plain CPython builds only (3.12.1, not 3.12-dev or 3.13.0t).
+        found = [exe for exe in (root / "versions").glob(f"{version}.*/bin/python{version}")
+                 if all(p.isdigit() for p in exe.parent.parent.name.split("."))]
+        if found:
+            bin_dir = str(max(found, key=_version_key).parent)
+            if bin_dir not in path:
+                path.append(bin_dir)
+                added.append(bin_dir)
+    os.environ["PATH"] = os.pathsep.join(path)
+    return added
+
+
+_add_pyenv_pythons()
+
+
+def _uv() -> str | None:
+    """uv: the one nox uses for its venvs, else the first on PATH."""
+    found = getattr(nox.virtualenv, "UV", None)
+    if found and Path(found).exists():
+        return str(found)
+    return shutil.which("uv")
+
+
+def _groups() -> set[str]:
+    """The dependency groups pyproject.toml defines."""
+    with (REPO / "pyproject.toml").open("rb") as f:
+        return set(tomllib.load(f).get("dependency-groups", {}))
+
+
+def _install_group(session: nox.Session, *groups: str) -> None:
+    """Install dependency groups into the session's venv, pinned by uv.lock."""
+    uv = _uv()
+    if uv is None:  # the virtualenv fallback on a machine without uv: pip reads pyproject
+        session.warn("uv not found: installing the groups from pyproject.toml, not uv.lock")
+        for group in groups:
+            session.install("--group", group)
+        return
+    args = [uv, "sync", "--locked", "--no-default-groups", "--inexact"]
+    for group in groups:
+        args += ["--group", group]
+    if os.environ.get("KERASUP_OFFLINE", "") not in ("", "0"):
+        args.append("--offline")
+    session.run_install(*args, external=True, silent=True,
+                        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location})
+
+
+def _session_python(session: nox.Session) -> str:
+    """The base interpreter behind the session's venv (what the locked env is built from)."""
+    out = session.run("python", "-c", "import sys; print(sys._base_executable)", silent=True)
+    return str(out).strip().splitlines()[-1]
+
+
+def _env_python(prefix: Path) -> Path:
+    return prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _build_with_uv(session: nox.Session, prefix: Path, base: str) -> None:
+    """uv venv + `uv pip sync --require-hashes` of the CPU lock, plus kerasup.pth."""
+    uv = _uv()
+    if uv is None:
+        session.error("neither setup/bootstrap.py nor uv is available to build the CPU env")
+    shutil.rmtree(prefix, ignore_errors=True)
+    session.run(uv, "venv", "--quiet", "--python", base, str(prefix), external=True)
+    python = _env_python(prefix)
+    session.run(uv, "pip", "sync", "--quiet", "--require-hashes", "--python", str(python),
+                str(CPU_LOCK), external=True)
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    (Path(purelib) / "kerasup.pth").write_text(f"{REPO}\n", encoding="utf-8")
+
+
+def _locked_cpu_env(session: nox.Session, *, strict: bool = False) -> Path:
+    """The CPU lock installed at .nox/verify-env for the session's Python; its interpreter.
+
+    Built by setup/bootstrap.py where it exists (it skips an up-to-date install). When
+    bootstrap is missing, or fails and `strict` is false, uv builds it from the lock
+    directly. A stamp (Python version + lock hash) avoids rebuilding an unchanged env.
+    """
+    base = _session_python(session)
+    stamp = VERIFY_ENV / ".kerasup-nox.json"
+    wanted = {"python": session.python, "base": base,
+              "lock_sha256": hashlib.sha256(CPU_LOCK.read_bytes()).hexdigest()}
+    python = _env_python(VERIFY_ENV)
+    if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
+        session.log(f"CPU environment up to date: {VERIFY_ENV}")
+        return python
+
+    bootstrap = REPO / "setup" / "bootstrap.py"
+    built = False
+    if bootstrap.is_file():
+        try:
+            session.run("python", str(bootstrap), "--variant", "cpu", "--prefix",
+                        str(VERIFY_ENV), "--python-exe", base, "--no-verify", "--yes")
+            built = True
+        except nox.command.CommandFailed:
+            if strict:
+                raise
+            session.warn("setup/bootstrap.py failed; building the CPU env with uv instead")
+    else:
+        session.log("setup/bootstrap.py not found: building the CPU env with uv")
+    if not built:
+        _build_with_uv(session, VERIFY_ENV, base)
+    stamp.write_text(json.dumps(wanted), encoding="utf-8")
+    return python
+
+
+@nox.session(python=list(PYTHONS))
+def tests(session: nox.Session) -> None:
+    """Run the pytest suite (slow TensorFlow tests included) with the locked test deps."""
+    # The 'tools' group (nox itself) lets the suite check this noxfile with `nox -l`.
+    _install_group(session, "test", *(["tools"] if "tools" in _groups() else []))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff on the repository and shellcheck on setup/*.sh and .ci/run."""
+    _install_group(session, "lint")
+    session.run("ruff", "check", *(session.posargs or ["."]))  # `-- PATHS` lints a subset
+    scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.sh"))
+    if (REPO / ".ci" / "run").is_file():
+        scripts.append(".ci/run")
+    if not scripts:
+        session.log("shellcheck: no shell scripts to check")
+    elif shutil.which("shellcheck"):
+        session.run("shellcheck", *scripts, external=True)
+    elif IN_CI:
+        session.error("shellcheck not found (CI=true): sudo apt-get install shellcheck")
+    else:
+        session.log("shellcheck not found: skipped (install it: sudo apt-get install "
+                    "shellcheck; it is required when CI=true)")
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Regenerate the locks from envs/*/environment.yml; `-- --check` checks them (offline)."""
+    _install_group(session, "lock")
+    session.run("python", "-m", "envs.lock", *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def verify(session: nox.Session) -> None:
+    """Build the CPU lock at .nox/verify-env (setup/bootstrap.py) and run python -m verify."""
+    python = _locked_cpu_env(session, strict=True)
+    session.run(str(python), "-m", "verify", *session.posargs, external=True)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def examples(session: nox.Session) -> None:
+    """Run examples/mnist_dense.py and its notebook on the real t10k digits in the CPU env."""
+    python = _locked_cpu_env(session)
+    out = OUT / "examples"
+    data = ["--data", str(MNIST_T10K)] if MNIST_T10K.is_dir() else []
+    if not data:
+        session.warn(f"{MNIST_T10K} not found: the example uses the Keras cache or a download")
+    session.run(str(python), "examples/mnist_dense.py", *data, "--out",
+                str(out / "mnist_dense"), *session.posargs, external=True,
+                env={"TF_CPP_MIN_LOG_LEVEL": "2"})
+    metrics = json.loads((out / "mnist_dense" / "metrics.json").read_text())
+    session.log(f"test accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']:,} "
+                f"images from {metrics['source']}")
+    if data and metrics["test_accuracy"] < EXAMPLE_BAR:
+        session.error(f"test accuracy {metrics['test_accuracy']:.4f} is below {EXAMPLE_BAR}")
+
+    _install_group(session, "test")  # nbclient and nbformat drive the notebook
+    session.run("python", "examples/run_notebook.py", "--python", str(python), *data,
+                "--epochs", os.environ.get("KERASUP_EPOCHS", "2"),
+                "--out", str(out / "notebook"))
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Time verify, the smoke model vs the matmul floor, and uv vs pip env creation."""
+    python = _locked_cpu_env(session)
+    uv = _uv()
+    args = ["--json", str(OUT / "bench" / "bench.json")]
+    if uv:
+        args += ["--uv", uv]
+    if MNIST_T10K.is_dir():
+        args += ["--data", str(MNIST_T10K)]
+    session.run(str(python), "benchmarks/bench.py", *args, *session.posargs, external=True,
+                env={"TF_CPP_MIN_LOG_LEVEL": "2"})
