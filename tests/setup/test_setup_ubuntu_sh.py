@@ -295,7 +295,9 @@ def test_interrupted_install_is_repaired(tmp_path, setup_tools):
     """Ctrl-C while packages are being installed; running the same command again finishes."""
     prefix = tmp_path / "env"
     cmd = [shutil.which("bash") or "/bin/bash", str(UBUNTU_SH), "--prefix", str(prefix)]
-    env = clean_env(tmp_path, UV_CONCURRENT_INSTALLS="1")  # slower, to land inside it
+    # One installer thread copying (not linking) files from the cache: installing the lock
+    # then takes seconds, so the interrupt lands inside it rather than racing it.
+    env = clean_env(tmp_path, UV_CONCURRENT_INSTALLS="1", UV_LINK_MODE="copy")
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     assert proc.stdout is not None
@@ -303,7 +305,11 @@ def test_interrupted_install_is_repaired(tmp_path, setup_tools):
     for line in proc.stdout:
         seen.append(line)
         if "uv pip sync" in line:
-            time.sleep(0.2)  # let uv get going
+            # Interrupt once the first package has landed: the install is then half-done.
+            deadline = time.monotonic() + 120
+            while not any(prefix.glob("lib/python3.*/site-packages/*.dist-info")):
+                assert time.monotonic() < deadline, "uv installed nothing within 120 s"
+                time.sleep(0.01)
             os.killpg(proc.pid, signal.SIGINT)
             break
     rest, err = proc.communicate(timeout=120)
