@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from envs.lock.errors import LockError
+from envs.lock.pip_lock import uv_bin as lock_uv_bin
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 MNIST_T10K = SHARED / "data" / "mnist-t10k"
@@ -22,16 +25,11 @@ TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" /
 
 
 def uv_bin() -> str:
-    """The uv executable pinned by the test dependency group (falls back to PATH)."""
+    """The uv executable pinned by the dependency groups (the lock step's own lookup)."""
     try:
-        from uv import find_uv_bin
-
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if not found:
-            pytest.fail("uv is needed to build test environments: install the 'test' group")
-        return found
+        return lock_uv_bin()
+    except LockError as exc:
+        pytest.fail(str(exc))
 
 
 @dataclass(frozen=True)
