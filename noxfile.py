@@ -9,20 +9,17 @@
 #
 # Tooling comes from uv.lock (`uv sync --locked --group ...` into each session's venv). The
 # TensorFlow sessions (verify, examples, bench) share one environment made from the CPU lock
-# at .nox/verify-env by setup/bootstrap.py (uv directly where bootstrap is unavailable).
+# at .nox/verify-env, built by setup/bootstrap.py as users' environments are.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import nox
-import nox.command
 
 REPO = Path(__file__).resolve().parent
 # The one place that names the supported Pythons (tests run on each).
@@ -96,12 +93,6 @@ def _uv() -> str | None:
     return shutil.which("uv")
 
 
-def _groups() -> set[str]:
-    """The dependency groups pyproject.toml defines."""
-    with (REPO / "pyproject.toml").open("rb") as f:
-        return set(tomllib.load(f).get("dependency-groups", {}))
-
-
 def _install_group(session: nox.Session, *groups: str) -> None:
     """Install dependency groups into the session's venv, pinned by uv.lock."""
     uv = _uv()
@@ -129,62 +120,23 @@ def _env_python(prefix: Path) -> Path:
     return prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _build_with_uv(session: nox.Session, prefix: Path, base: str) -> None:
-    """uv venv + `uv pip sync --require-hashes` of the CPU lock, plus kerasup.pth."""
-    uv = _uv()
-    if uv is None:
-        session.error("neither setup/bootstrap.py nor uv is available to build the CPU env")
-    shutil.rmtree(prefix, ignore_errors=True)
-    session.run(uv, "venv", "--quiet", "--python", base, str(prefix), external=True)
-    python = _env_python(prefix)
-    session.run(uv, "pip", "sync", "--quiet", "--require-hashes", "--python", str(python),
-                str(CPU_LOCK), external=True)
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True).stdout.strip()
-    (Path(purelib) / "kerasup.pth").write_text(f"{REPO}\n", encoding="utf-8")
-
-
-def _locked_cpu_env(session: nox.Session, *, strict: bool = False) -> Path:
+def _locked_cpu_env(session: nox.Session) -> Path:
     """The CPU lock installed at .nox/verify-env for the session's Python; its interpreter.
 
-    Built by setup/bootstrap.py where it exists (it skips an up-to-date install). When
-    bootstrap is missing, or fails and `strict` is false, uv builds it from the lock
-    directly. A stamp (Python version + lock hash) avoids rebuilding an unchanged env.
+    setup/bootstrap.py builds it, the same way users get theirs; its install record makes a
+    second call a quick no-op when nothing changed.
     """
-    base = _session_python(session)
-    stamp = VERIFY_ENV / ".kerasup-nox.json"
-    wanted = {"python": session.python, "base": base,
-              "lock_sha256": hashlib.sha256(CPU_LOCK.read_bytes()).hexdigest()}
-    python = _env_python(VERIFY_ENV)
-    if python.exists() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
-        session.log(f"CPU environment up to date: {VERIFY_ENV}")
-        return python
-
-    bootstrap = REPO / "setup" / "bootstrap.py"
-    built = False
-    if bootstrap.is_file():
-        try:
-            session.run("python", str(bootstrap), "--variant", "cpu", "--prefix",
-                        str(VERIFY_ENV), "--python-exe", base, "--no-verify", "--yes")
-            built = True
-        except nox.command.CommandFailed:
-            if strict:
-                raise
-            session.warn("setup/bootstrap.py failed; building the CPU env with uv instead")
-    else:
-        session.log("setup/bootstrap.py not found: building the CPU env with uv")
-    if not built:
-        _build_with_uv(session, VERIFY_ENV, base)
-    stamp.write_text(json.dumps(wanted), encoding="utf-8")
-    return python
+    session.run("python", str(REPO / "setup" / "bootstrap.py"), "--variant", "cpu",
+                "--prefix", str(VERIFY_ENV), "--python-exe", _session_python(session),
+                "--no-verify", "--yes")
+    return _env_python(VERIFY_ENV)
 
 
 @nox.session(python=list(PYTHONS))
 def tests(session: nox.Session) -> None:
     """Run the pytest suite (slow TensorFlow tests included) with the locked test deps."""
     # The 'tools' group (nox itself) lets the suite check this noxfile with `nox -l`.
-    _install_group(session, "test", *(["tools"] if "tools" in _groups() else []))
+    _install_group(session, "test", "tools")
     session.run("pytest", *session.posargs)
 
 
@@ -217,7 +169,7 @@ def lock(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def verify(session: nox.Session) -> None:
     """Build the CPU lock at .nox/verify-env (setup/bootstrap.py) and run python -m verify."""
-    python = _locked_cpu_env(session, strict=True)
+    python = _locked_cpu_env(session)
     session.run(str(python), "-m", "verify", *session.posargs, external=True)
 
 

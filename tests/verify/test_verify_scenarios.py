@@ -218,23 +218,13 @@ def test_unwritable_output_directory(run_verify, tmp_path: Path) -> None:
 
 
 def _clone_env(cpu_env, prefix: Path, *uninstall: str) -> Path:
-    """A second venv from the same lock (uv links from its cache: seconds)."""
-    from uv import find_uv_bin
+    """A second venv from the same lock (uv links from its cache: seconds), less `uninstall`."""
+    from tests.conftest import CPU_LOCK, build_locked_env, uv_bin
 
-    uv = find_uv_bin()
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run([uv, "venv", "--quiet", "--python", str(cpu_env.python), str(prefix)],
-                   check=True, env=env)
-    python = prefix / "bin" / "python"
-    subprocess.run([uv, "pip", "sync", "--quiet", "--require-hashes", "--python", str(python),
-                    str(REPO / "envs" / "cpu" / "requirements.txt")], check=True, env=env)
+    python = build_locked_env(prefix, CPU_LOCK, python=str(cpu_env.python)).python
     if uninstall:
-        subprocess.run([uv, "pip", "uninstall", "--quiet", "--python", str(python),
-                        *uninstall], check=True, env=env)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
-                              "print(sysconfig.get_paths()['purelib'])"], check=True,
-                             capture_output=True, text=True).stdout.strip()
-    (Path(purelib) / "kerasup.pth").write_text(f"{REPO}\n")
+        subprocess.run([uv_bin(), "pip", "uninstall", "--quiet", "--python", str(python),
+                        *uninstall], check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
     return python
 
 
