@@ -1,0 +1,23 @@
+"""kerasup's contract layer: every fact and file format shared by the installer, verify, the
+lock step, the noxfile and the tests, defined once.
+
+Standard library only, Python 3.10+, no import-time side effects: the installer imports it
+from a bare system Python before any environment exists, verify imports it inside the
+environment, the lock step and the tests import it during development.
+
+Modules (one responsibility each):
+
+- :mod:`envs.contract.facts`: variants, supported Pythons, the default Python.
+- :mod:`envs.contract.platforms`: conda platform names, the one OS/arch normaliser, and the
+  refused variant x platform combinations with reason and fix.
+- :mod:`envs.contract.lockheader`: the ``# kerasup-KEY: value`` header of the pip locks
+  (what a lock covers).
+- :mod:`envs.contract.layout`: every path under ``<prefix>/share/kerasup``.
+- :mod:`envs.contract.record`: the install record (``install.json``) and its schema version.
+- :mod:`envs.contract.fileio`: atomic writes and exclusive, no-follow backups.
+- :mod:`envs.contract.keras_json`: where Keras reads ``keras.json`` (Keras' own rule), its
+  defaults, and backup-then-atomic rewrite.
+- :mod:`envs.contract.flags`: the ``KERASUP_*`` environment variables, parsed one way.
+- :mod:`envs.contract.nvidia`: the ``nvidia-smi`` driver probe (where it lives on WSL too).
+- :mod:`envs.contract.errors`: the one error base (message + fix) and the exit codes.
+"""

@@ -1,0 +1,56 @@
+"""Every path kerasup owns under an environment's prefix: ``<prefix>/share/kerasup/...``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SHARE", "Layout"]
+
+SHARE = ("share", "kerasup")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The toolkit's files in the environment at ``prefix``."""
+
+    prefix: Path
+
+    @property
+    def share(self) -> Path:
+        """The directory kerasup owns inside the environment."""
+        return self.prefix.joinpath(*SHARE)
+
+    @property
+    def install_record(self) -> Path:
+        """install.json: what was installed, written last by setup (envs.contract.record)."""
+        return self.share / "install.json"
+
+    @property
+    def marker(self) -> Path:
+        """Written when kerasup creates the environment: proof that it may rebuild it."""
+        return self.share / "created-by-kerasup"
+
+    @property
+    def verify_report(self) -> Path:
+        """The JSON report of the last ``python -m verify`` that setup ran."""
+        return self.share / "verify-report.json"
+
+    @property
+    def verify_junit(self) -> Path:
+        """The JUnit XML of that run."""
+        return self.share / "verify-junit.xml"
+
+    @property
+    def install_log(self) -> Path:
+        """The package installer's full output of the last install."""
+        return self.share / "install.log"
+
+    @property
+    def setup_lock(self) -> Path:
+        """Held (flock) while a setup works on this prefix, so a second one waits or stops."""
+        return self.share / "setup.lock"
+
+    def owned(self) -> bool:
+        """True when kerasup made this environment (its marker or install record is there)."""
+        return self.marker.is_file() or self.install_record.is_file()
