@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ExitCode", "KerasupError", "UsageError", "CannotProceed", "signal_exit_code"]
+__all__ = ["CannotProceed", "ExitCode", "KerasupError", "UsageError", "signal_exit_code"]
 
 
 class ExitCode(enum.IntEnum):

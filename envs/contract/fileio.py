@@ -21,13 +21,14 @@ from pathlib import Path
 __all__ = ["backup_exclusive", "is_regular_file", "move_aside", "timestamp", "write_atomic"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; the installer runs on 3.10)
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
 def timestamp(now: dt.datetime | None = None) -> str:
     """UTC time as used in backup names: 20261129T031500Z."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    now = now or dt.datetime.now(_UTC)
+    return now.astimezone(_UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def is_regular_file(path: Path) -> bool:
@@ -66,8 +67,8 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> N
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -141,6 +142,6 @@ def move_aside(path: Path, tag: str = "old", now: dt.datetime | None = None) -> 
     for candidate in _unique(path, tag, now):
         if candidate.exists() or candidate.is_symlink():
             continue
-        os.rename(path, candidate)
+        path.rename(candidate)
         return candidate
     raise FileExistsError(f"no free name beside {path} to move it aside")

@@ -66,7 +66,7 @@ def location(environ: Mapping[str, str] | None = None) -> Path:
     """Where Keras reads keras.json under ``environ`` (default: this process's)."""
     environ = os.environ if environ is None else environ
     if "KERAS_HOME" in environ:
-        return Path(os.path.expanduser(environ["KERAS_HOME"])) / "keras.json"
+        return Path(environ["KERAS_HOME"]).expanduser() / "keras.json"
     home = _home(environ)
     base = home if os.access(home, os.W_OK) else Path("/tmp")
     return base / ".keras" / "keras.json"

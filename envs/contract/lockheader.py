@@ -70,7 +70,7 @@ def coverage(lock: Path) -> LockCoverage | None:
     or not text), so callers can say "this is not a kerasup lock"."""
     try:
         with lock.open(encoding="utf-8") as fh:
-            head = "".join(line for _, line in zip(range(_MAX_HEADER_LINES), fh))
+            head = "".join(line for _, line in zip(range(_MAX_HEADER_LINES), fh, strict=False))
     except (OSError, UnicodeDecodeError):
         return None
     fields = read_header(head)
