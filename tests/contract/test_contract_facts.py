@@ -109,3 +109,8 @@ def test_contract_imports_nothing_heavy_in_this_interpreter() -> None:
          "'packaging' in sys.modules)", str(REPO)],
         capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_readme_clones_the_canonical_repository() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert f"git clone {facts.REPOSITORY_URL}\n" in readme
