@@ -26,7 +26,7 @@ from setup.installer.planner import build_plan
 from setup.installer.runner import Runner
 from setup.installer.target import find_dot, path_with
 
-__all__ = ["execute", "run"]
+__all__ = ["child_env", "clear_owned", "execute", "install", "lock_names", "run"]
 
 
 def child_env(environ: Mapping[str, str], **extra: str) -> dict[str, str]:
@@ -193,38 +193,48 @@ def execute(plan: Plan, runner: Runner, environ: Mapping[str, str]) -> int:
     return executor.verify_status
 
 
-def run(options: Options, *, environ: Mapping[str, str], repo: Path,
-        runner: Runner | None = None) -> int:
-    """The whole setup for ``options``; the exit status (verify's, or 0)."""
-    started = time.monotonic()
-    quiet = options.plan_json
-    runner = runner or Runner(dry_run=options.dry_run or options.check or quiet)
-    if quiet:
-        runner.say = lambda _m: None
+def install(options: Options, *, environ: Mapping[str, str], repo: Path,
+            runner: Runner) -> tuple[Plan, int]:
+    """Plan, then execute (colab.py's entry: it needs the plan for its summary)."""
     plan = build_plan(options, environ=environ, repo=repo, runner=runner)
-    if quiet:
-        sys.stdout.write(plan.to_json())
-        return ExitCode.OK
+    for line in render(plan)[:-len(plan.actions) or None]:
+        runner.say(line)
+    if plan.cross:
+        raise CannotProceed("--platform names another machine", fix="add --dry-run")
+    return plan, execute(plan, runner, environ)
+
+
+def _preview(plan: Plan, options: Options, runner: Runner) -> None:
+    """--check: the checks' findings; --dry-run: every action too."""
     if options.check:
         for topic, line in plan.reports:
             runner.say(f"{topic}: {line}")
         runner.say("checks passed" + (" (the environment is up to date)"
                                       if plan.up_to_date else ""))
-        return ExitCode.OK
-    if options.dry_run:
-        for line in render(plan):
-            runner.say(line)
-        runner.say("activate with: "
-                   f"{plan.target.activate_command(plan.prefix, method=plan.method)}")
-        runner.say("dry run: nothing was changed")
-        return ExitCode.OK
-    for line in render(plan)[:-len(plan.actions) or None]:
+        return
+    for line in render(plan):
         runner.say(line)
-    if plan.cross:
-        raise CannotProceed("--platform names another machine", fix="add --dry-run")
-    status = execute(plan, runner, environ)
-    if not options.in_place:
-        runner.say(f"activate with: "
-                   f"{plan.target.activate_command(plan.prefix, method=plan.method)}")
+    runner.say("activate with: "
+               f"{plan.target.activate_command(plan.prefix, method=plan.method)}")
+    runner.say("dry run: nothing was changed")
+
+
+def run(options: Options, *, environ: Mapping[str, str], repo: Path,
+        runner: Runner | None = None) -> int:
+    """The whole setup for ``options``; the exit status (verify's, or 0)."""
+    started = time.monotonic()
+    runner = runner or Runner(dry_run=options.dry_run or options.check or options.plan_json)
+    if options.plan_json:
+        runner.say = lambda _m: None  # stdout carries the JSON alone
+        plan = build_plan(options, environ=environ, repo=repo, runner=runner)
+        sys.stdout.write(plan.to_json())
+        return ExitCode.OK
+    if options.check or options.dry_run:
+        _preview(build_plan(options, environ=environ, repo=repo, runner=runner), options,
+                 runner)
+        return ExitCode.OK
+    plan, status = install(options, environ=environ, repo=repo, runner=runner)
+    runner.say("activate with: "
+               f"{plan.target.activate_command(plan.prefix, method=plan.method)}")
     runner.say(f"done in {time.monotonic() - started:.1f}s")
     return status
