@@ -22,7 +22,8 @@ CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
 SETUP_TOOLS = Path(os.environ.get("KERASUP_TEST_SETUP_TOOLS", REPO / ".cache" / "setup-tools"))
 
 __all__ = ["BOOTSTRAP", "CPU_LOCK", "REPO", "SETUP_TOOLS", "UBUNTU_SH", "WINDOWS_PS1", "Ran",
-           "bootstrap", "clean_env", "plan", "run_cmd"]
+           "bootstrap", "clean_env", "lock_excerpt", "plan", "run_cmd", "toy_plan", "toy_repo",
+           "toy_setup"]
 
 
 @dataclass
@@ -71,5 +72,51 @@ def bootstrap(tmp: Path, *args: str, python: str = sys.executable, **env: str) -
 def plan(tmp: Path, *args: str, **env: str) -> dict[str, Any]:
     """The plan setup would carry out (``--plan-json``), parsed."""
     ran = bootstrap(tmp, "--plan-json", *args, **env)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+DEFAULT_HEADER = ("# kerasup-pythons: 3.11 3.12 3.13\n"
+                  "# kerasup-platforms: linux-64 linux-aarch64 osx-arm64 win-64\n")
+
+
+def lock_excerpt(names: set[str]) -> str:
+    """The entries of the real CPU lock for ``names``, hashes and all (no header)."""
+    out, keep = [], False
+    for line in CPU_LOCK.read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace():
+            keep = not line.startswith("#") and line.split("==", 1)[0].strip() in names
+        if keep and not line.lstrip().startswith("#"):
+            out.append(line)
+    assert out, names
+    return "\n".join(out) + "\n"
+
+
+def toy_repo(tmp: Path, *, header: str | None = DEFAULT_HEADER, body: str | None = None,
+             lock: bool = True) -> Path:
+    """A copy of the installer (setup/ and envs/contract) whose CPU lock is ``header`` +
+    ``body`` (default: the real lock's ``six`` entry): installs in milliseconds, for real."""
+    import shutil
+
+    root = tmp / "repo"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(SETUP, root / "setup", ignore=ignore)
+    shutil.copytree(REPO / "envs" / "contract", root / "envs" / "contract", ignore=ignore)
+    shutil.copy(REPO / "envs" / "__init__.py", root / "envs" / "__init__.py")
+    (root / "envs" / "cpu").mkdir()
+    if lock:
+        text = (header or "") + (lock_excerpt({"six"}) if body is None else body)
+        (root / "envs" / "cpu" / "requirements.txt").write_text(text, encoding="utf-8")
+    return root
+
+
+def toy_setup(root: Path, tmp: Path, *args: str, **env: str) -> Ran:
+    """The toy repository's setup/bootstrap.py, without verify (the toy lock has none)."""
+    return run_cmd([sys.executable, str(root / "setup" / "bootstrap.py"), "--no-verify",
+                    *args], clean_env(tmp, **env))
+
+
+def toy_plan(root: Path, tmp: Path, *args: str, **env: str) -> dict[str, Any]:
+    ran = toy_setup(root, tmp, "--plan-json", *args, **env)
     assert ran.returncode == 0, ran.stderr
     return json.loads(ran.stdout)
