@@ -10,7 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from setup_helpers import BOOTSTRAP, CPU_LOCK, REPO, bootstrap, plan, run_cmd, clean_env
+from setup_helpers import (
+    BOOTSTRAP,
+    CPU_LOCK,
+    REPO,
+    bootstrap,
+    clean_env,
+    plan,
+    run_cmd,
+    toy_repo,
+)
 
 from envs.contract import facts, platforms
 from envs.contract.errors import ExitCode
@@ -135,19 +144,10 @@ def test_refusals_are_the_contracts(tmp_path, variant, name):
 
 
 def _toy_repo(tmp_path: Path, header: str | None, *, lock: bool = True) -> Path:
-    """A copy of the installer with a CPU lock whose header says ``header``."""
-    root = tmp_path / "repo"
-    shutil.copytree(REPO / "setup", root / "setup", ignore=shutil.ignore_patterns(
-        "__pycache__"))
-    shutil.copytree(REPO / "envs" / "contract", root / "envs" / "contract",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "envs" / "__init__.py", root / "envs" / "__init__.py")
-    (root / "envs" / "cpu").mkdir()
-    if lock:
-        body = "".join(line for line in CPU_LOCK.read_text().splitlines(keepends=True)
-                       if not line.startswith("# kerasup-"))
-        (root / "envs" / "cpu" / "requirements.txt").write_text((header or "") + body)
-    return root
+    """The installer with the real CPU lock's body under ``header``."""
+    body = "".join(line for line in CPU_LOCK.read_text().splitlines(keepends=True)
+                   if not line.startswith("# kerasup-"))
+    return toy_repo(tmp_path, header=header, body=body, lock=lock)
 
 
 @pytest.mark.parametrize(("header", "args", "code", "words"), [
