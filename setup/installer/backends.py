@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -175,8 +176,6 @@ class InPlaceBackend:
         return "uv" if self.uv else "pip"
 
     def env_python(self, target: Target, prefix: PurePath) -> PurePath:
-        import sys
-
         return PurePath(sys.executable)
 
     def actions(self, plan: Plan) -> list[Action]:

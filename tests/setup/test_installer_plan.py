@@ -327,3 +327,42 @@ def test_tools_requirements_pin_uv_with_uv_lock_hashes():
     block = block.split("[[package]]")[0]
     assert set(re.findall(r"sha256:[0-9a-f]{64}", block)) == \
         set(re.findall(r"sha256:[0-9a-f]{64}", text))
+
+
+@pytest.mark.parametrize(("existing", "action"), [
+    (None, "created"),
+    ('{"backend": "jax", "floatx": "float16", "mine": 1}', "updated"),
+    ("{not json", "updated"),
+    ('{"backend": "tensorflow", "floatx": "float32", "epsilon": 1e-07, '
+     '"image_data_format": "channels_last", "custom": true}', "unchanged"),
+])
+def test_keras_json_in_the_plan(tmp_path, existing, action):
+    home = tmp_path / "kh"
+    if existing is not None:
+        home.mkdir()
+        (home / "keras.json").write_text(existing)
+    p = plan(tmp_path, "--prefix", str(tmp_path / "e"), KERAS_HOME=str(home))
+    assert p["keras_json"] == {"path": str(home / "keras.json"), "action": action}
+    assert ("keras-json" in [a["kind"] for a in p["actions"]]) == (action != "unchanged")
+    if existing is not None:
+        assert (home / "keras.json").read_text() == existing  # planning wrote nothing
+    env = clean_env(tmp_path, HOME=str(tmp_path / "home"))
+    del env["KERAS_HOME"]  # Keras' own rule: ~/.keras
+    (tmp_path / "home").mkdir(exist_ok=True)
+    ran = run_cmd([sys.executable, str(BOOTSTRAP), "--plan-json", "--prefix",
+                   str(tmp_path / "e")], env)
+    assert json.loads(ran.stdout)["keras_json"]["path"] == str(tmp_path / "home" / ".keras" /
+                                                               "keras.json")
+
+
+def test_an_unreadable_record_means_rebuild(tmp_path):
+    prefix = tmp_path / "e"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    share = prefix / "share" / "kerasup"
+    share.mkdir(parents=True)
+    (share / "created-by-kerasup").write_text("x")
+    (share / "install.json").write_text("{half")
+    p = plan(tmp_path, "--prefix", str(prefix))
+    assert p["prefix_owner"] == "kerasup" and not p["existing_record"] and not p["up_to_date"]
+    assert "not valid JSON" in p["reports"]["record"]
+    assert [a["kind"] for a in p["actions"]][:3] == ["clear-env", "create-env", "sync"]
