@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from envs.contract.nvidia import WSL_LIB, find_nvidia_smi
 
 __all__ = [
     "BuildInfo",
@@ -170,9 +171,9 @@ def probe_driver() -> tuple[DriverInfo | None, list[str]]:
         reasons.append("nvidia-ml-py (pynvml) is not installed")
     except Exception as exc:  # pynvml raises NVMLError subclasses built at run time
         reasons.append(f"NVML: {exc}")
-    smi = shutil.which("nvidia-smi")
+    smi = find_nvidia_smi(os.environ)  # PATH, then WSL2's /usr/lib/wsl/lib
     if not smi:
-        reasons.append("nvidia-smi is not on PATH")
+        reasons.append(f"nvidia-smi is not on PATH (nor in {WSL_LIB})")
         return None, reasons
     try:
         out = subprocess.run([smi], capture_output=True, text=True, timeout=20)

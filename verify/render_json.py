@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from envs.contract.fileio import write_atomic
 from verify.result import Report
 
 __all__ = ["SCHEMA_PATH", "to_json", "write_json"]
@@ -19,13 +18,6 @@ def to_json(report: Report) -> str:
 
 
 def write_json(report: Report, path: Path) -> None:
-    """Write the report atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(to_json(report))
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the report atomically (a reader sees the old report or this one, never half a
+    file); OSError (a full disk, a read-only place) leaves the old one as it was."""
+    write_atomic(path, to_json(report))

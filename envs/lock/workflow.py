@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.lock._files import write_text_atomic
+from envs.contract.errors import ExitCode, LockError
+from envs.contract.fileio import write_atomic
+from envs.contract.flags import offline
+from envs.contract.lockheader import KEY_EXCLUDE_NEWER, KEY_INPUTS, read_header
 from envs.lock.conda_solve import (
     CondaSource,
     conda_forge_reachable,
@@ -19,8 +22,7 @@ from envs.lock.conda_solve import (
     snapshot_channel,
     solve,
 )
-from envs.lock.errors import LockError
-from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_header
+from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_lock_header
 from envs.lock.pip_lock import (
     default_exclude_newer,
     parse_exclude_newer,
@@ -47,8 +49,9 @@ def choose_conda_source(snapshot: Path | None) -> CondaSource:
         return snapshot_channel(chosen)
     if conda_forge_reachable():
         return live_conda_forge()
-    raise LockError("conda-forge (https://conda.anaconda.org) is unreachable: to lock against "
-                    f"a local snapshot pass --conda-snapshot DIR (or set {SNAPSHOT_ENV}=DIR)")
+    raise LockError("conda-forge (https://conda.anaconda.org) is unreachable",
+                    fix=f"to lock against a local snapshot pass --conda-snapshot DIR (or set "
+                        f"{SNAPSHOT_ENV}=DIR)", code=ExitCode.CANNOT_PROCEED)
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,6 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
         python_version,
         render,
     )
-    from envs.lock.inputs_hash import read_header_text
-
     pylock = parse_pylock(pylock_toml, "pylock.toml")
     requirements = parse_requirements(requirements_txt, "requirements.txt")
     packages = []
@@ -82,12 +83,12 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
         packages += conda_entries(solved, target.subdir)
         packages += pip_entries(pylock, requirements, target,
                                 python_version(solved, target.subdir))
-    header = read_header_text(pylock_toml)
+    header = read_header(pylock_toml)
     lockfile = build_lockfile(
         platforms=spec.platforms, packages=packages, source=source,
         content_hash=conda_content_hashes(spec),
-        custom={"kerasup_pip_inputs_sha256": header.get("inputs-sha256", ""),
-                "kerasup_pip_exclude_newer": header.get("exclude-newer", ""),
+        custom={"kerasup_pip_inputs_sha256": header.get(KEY_INPUTS, ""),
+                "kerasup_pip_exclude_newer": header.get(KEY_EXCLUDE_NEWER, ""),
                 "kerasup_pip_source": "pylock.toml (one wheel per platform)"})
     return render(lockfile)
 
@@ -102,7 +103,7 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
     if conda_only:
         for name in LOCK_FILES[:2]:
             path = out / name
-            if not path.is_file() or read_header(path).get("inputs-sha256") != \
+            if not path.is_file() or read_lock_header(path).get(KEY_INPUTS) != \
                     pip_inputs_hash(spec):
                 raise LockError(f"{path} is missing or stale, so it cannot feed "
                                 "conda-lock.yml: run without --conda-only")
@@ -118,7 +119,7 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
                                               texts["requirements.txt"])
     paths = []
     for name in LOCK_FILES:
-        write_text_atomic(out / name, texts[name])
+        write_atomic(out / name, texts[name])  # UTF-8, \n line ends on every OS
         paths.append(out / name)
     return LockResult(tuple(paths), time.monotonic() - start)
 
@@ -138,12 +139,12 @@ def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
         if not path.is_file():
             problems.append(f"{path} is missing; {fix}")
             continue
-        header = read_header(path)
-        if header.get("inputs-sha256") != expected:
+        header = read_lock_header(path)
+        if header.get(KEY_INPUTS) != expected:
             problems.append(f"{path} is stale against {spec.path.name} (inputs hash "
-                            f"{header.get('inputs-sha256', 'absent')[:12]}, expected "
+                            f"{header.get(KEY_INPUTS, 'absent')[:12]}, expected "
                             f"{expected[:12]}); {fix}")
-        dates[name] = header.get("exclude-newer")
+        dates[name] = header.get(KEY_EXCLUDE_NEWER)
     pylock = None
     if not problems:
         try:
@@ -206,10 +207,10 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
             print(f"stale: {problem}")
         if not problems:
             log.info("locks of %s are up to date", ", ".join(s.variant for s in specs))
-        return 1 if problems else 0
+        return ExitCode.FAILED if problems else ExitCode.OK
     source = choose_conda_source(conda_snapshot)
-    # KERASUP_OFFLINE=1 means never try a download: uv then resolves from its cache only.
-    offline_pip = offline_pip or os.environ.get("KERASUP_OFFLINE") == "1"
+    # KERASUP_OFFLINE means never try a download: uv then resolves from its cache only.
+    offline_pip = offline_pip or offline(os.environ)
     if refresh:
         exclude_newer = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for spec in specs:
@@ -217,4 +218,4 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
                               offline_pip=offline_pip, conda_only=conda_only)
         log.info("%s: wrote %s in %.1fs", spec.variant,
                  ", ".join(p.name for p in result.paths), result.seconds)
-    return 0
+    return ExitCode.OK

@@ -87,7 +87,8 @@ from verify.machine import resolve_context
 from verify.render_human import render
 from verify.render_json import to_json
 opts = parse_args(sys.argv[2:])
-report = run_checks(opts, resolve_context("cpu", None, None), checks_dir=Path(sys.argv[1]))
+report = run_checks(opts, resolve_context("cpu", None, None), checks_dir=Path(sys.argv[1]),
+                    junit=opts.junit)
 sys.stdout.write(to_json(report))
 sys.stderr.write(render(report, verbose=False, color=False))
 """

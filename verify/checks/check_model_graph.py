@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from verify._keras import import_keras, tutorial_model
+from verify import tutorial
+from verify._keras import import_keras
 from verify.cli import Options
 from verify.machine import install_command
 from verify.plugin import Recorder
@@ -87,7 +88,7 @@ def test_model_graph(check: Recorder, options: Options) -> None:
     if check.problems:
         return
     keras = import_keras(check)
-    model = tutorial_model(keras)
+    model = tutorial.build_model(keras)
     files: dict[str, dict[str, Any]] = {}
     for ext in ("png", "svg"):
         path = out / f"model.{ext}"

@@ -9,6 +9,7 @@ import sys
 
 from packaging.utils import canonicalize_name
 
+from envs.contract.platforms import current_platform
 from verify.locks import (
     LockError,
     applicable,
@@ -17,7 +18,7 @@ from verify.locks import (
     installed_versions,
     load_lock,
 )
-from verify.machine import Context, conda_platform, install_command, this_python
+from verify.machine import Context, install_command, this_python
 from verify.plugin import Recorder
 
 
@@ -41,10 +42,9 @@ def test_packages(check: Recorder, context: Context) -> None:
         check.fail(f"the lock {lock} ({context.lock_source}) does not exist",
                    "pass the lock this environment was built from: --lock PATH")
     try:
-        kind, entries = load_lock(lock, conda_platform())
+        kind, entries = load_lock(lock, current_platform())
     except LockError as exc:
-        check.fail(f"cannot read the lock: {exc}", "pass a pip lock (requirements.txt), a "
-                   "conda-lock.yml or a pylock.toml with --lock PATH")
+        check.fail(f"cannot read the lock: {exc.message}", exc.fix)
     locked, notes = applicable(entries)
     installed = installed_versions()
     cmp = compare(locked, installed, kind, platform.python_version())
