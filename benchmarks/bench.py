@@ -5,17 +5,18 @@ CPU's matrix multiply allows, and how long the CPU environment takes to create, 
     nox -s bench                       # the same, in the environment nox builds from the lock
 
 Prints a table and the JSON report (also written to --json). This driver needs only the
-standard library; the measurements run in --python, the environment under test (numpy,
-TensorFlow and Keras from the CPU lock). Every section records a "status" (ok, failed,
-unavailable, skipped) with a reason, so a missing piece (no `verify` yet, no uv) is reported
-rather than crashing the run.
+standard library and :mod:`verify.tutorial` (standard library at import); the measurements
+are the scripts in ``benchmarks/probes/`` run by path in --python, the environment under test
+(numpy, TensorFlow and Keras from the CPU lock). Every section records a "status" (ok,
+failed, unavailable, skipped) with a reason, so a missing piece (no `verify` yet, no uv) is
+reported rather than crashing the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
+import importlib.util
 import json
 import os
 import platform
@@ -28,6 +29,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+# In a kerasup environment `verify` is importable; from a bare checkout, the toolkit root is.
+if importlib.util.find_spec("verify") is None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from verify.tutorial import LAYERS, flops_per_sample
 
 __all__ = [
     "FLOPS_PER_SAMPLE",
@@ -44,19 +51,11 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
+PROBES = Path(__file__).resolve().parent / "probes"
 CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
 SCHEMA_VERSION = 1
 SECTIONS = ("verify", "matmul", "smoke", "env_create")
-LAYERS = (784, 512, 10)
-
-
-def flops_per_sample(layers: Sequence[int] = LAYERS) -> int:
-    """Training FLOPs per sample of a Dense stack: 2 per weight forward, 4 backward (= 6)."""
-    weights = sum(a * b for a, b in itertools.pairwise(layers))
-    return 6 * weights
-
-
-FLOPS_PER_SAMPLE = flops_per_sample()  # 6 * (784*512 + 512*10) = 2,439,168
+FLOPS_PER_SAMPLE = flops_per_sample(LAYERS)  # 6 * (784*512 + 512*10) = 2,439,168
 
 
 def _run(cmd: Sequence[str | os.PathLike[str]], *, timeout: float, cwd: Path | None = None,
@@ -74,9 +73,11 @@ def _tail(proc: subprocess.CompletedProcess[str], lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
-def _python_json(python: Path, code: str, *, timeout: float = 600) -> dict[str, Any]:
-    """Run a snippet in the environment under test; its last stdout line is a JSON object."""
-    proc, seconds = _run([python, "-c", code], timeout=timeout, cwd=REPO)
+def _probe(python: Path, probe: str, *args: str | os.PathLike[str],
+           timeout: float = 600) -> dict[str, Any]:
+    """Run ``probes/<probe>.py ARGS`` in the environment under test; its last stdout line
+    is a JSON object."""
+    proc, seconds = _run([python, PROBES / f"{probe}.py", *args], timeout=timeout, cwd=REPO)
     if proc.returncode != 0:
         return {"status": "failed", "reason": _tail(proc), "seconds": round(seconds, 2)}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -87,7 +88,7 @@ def _python_json(python: Path, code: str, *, timeout: float = 600) -> dict[str, 
 
 def bench_verify(python: Path, data: Path | None, *, timeout: float = 900) -> dict[str, Any]:
     """Wall-clock time of `python -m verify` (quick and --full), with its own figures."""
-    probe, _ = _run([python, "-c", "import verify.__main__"], timeout=120, cwd=Path.home())
+    probe, _ = _run([python, "-m", "verify", "--version"], timeout=120, cwd=Path.home())
     if probe.returncode != 0:
         return {"status": "unavailable",
                 "reason": f"`python -m verify` cannot be imported in {python}: {_tail(probe, 1)}"}
@@ -130,78 +131,13 @@ def _verify_figures(report: dict[str, Any]) -> dict[str, Any]:
 
 # --- matmul and the smoke model ----------------------------------------------------------
 
-_MATMUL = r"""
-import json, os, time
-import numpy as np
-n, repeat = {n}, {repeat}
-
-def best(fn):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return min(times)
-
-rng = np.random.default_rng(0)
-a = rng.standard_normal((n, n), dtype=np.float32)
-b = rng.standard_normal((n, n), dtype=np.float32)
-x = rng.standard_normal((128, 784), dtype=np.float32)
-w = rng.standard_normal((784, 512), dtype=np.float32)
-out = {{"n": n, "numpy": np.__version__,
-        "numpy_gflops": 2 * n**3 / best(lambda: a @ b) / 1e9,
-        "numpy_layer_gflops": 2 * 128 * 784 * 512 / best(lambda: x @ w) / 1e9}}
-try:
-    import tensorflow as tf
-    ta, tb, tx, tw = (tf.constant(v) for v in (a, b, x, w))
-    out["tensorflow"] = tf.__version__
-    out["tf_gflops"] = 2 * n**3 / best(lambda: tf.linalg.matmul(ta, tb).numpy()) / 1e9
-    out["tf_layer_gflops"] = (2 * 128 * 784 * 512
-                              / best(lambda: tf.linalg.matmul(tx, tw).numpy()) / 1e9)
-except ImportError as exc:
-    out["tf_error"] = str(exc)
-out["cpu_count"] = os.cpu_count()
-print(json.dumps(out))
-"""
-
-
 def bench_matmul(python: Path, *, n: int = 2048, repeat: int = 5) -> dict[str, Any]:
     """float32 matrix-multiply GFLOP/s (numpy and TensorFlow): big square and layer-shaped."""
-    result = _python_json(python, _MATMUL.format(n=n, repeat=repeat))
+    result = _probe(python, "matmul", "--n", str(n), "--repeat", str(repeat))
     for key in ("numpy_gflops", "numpy_layer_gflops", "tf_gflops", "tf_layer_gflops"):
         if key in result:
             result[key] = round(result[key], 2)
     return result
-
-
-_SMOKE = r"""
-import json, os, sys, time
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-import keras, numpy as np
-sys.path.insert(0, {repo!r})
-from verify.mnist_data import load_mnist
-from pathlib import Path
-data = load_mnist(Path({data!r}) if {data!r} else None, download=False)
-x = data.x_train.reshape(len(data.x_train), 784).astype("float32") / 255
-y = keras.utils.to_categorical(data.y_train, 10)
-keras.utils.set_random_seed(1337)
-model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(512, activation="relu"),
-                          keras.layers.Dense(10, activation="softmax")])
-model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-
-class Timer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        times.append(time.perf_counter() - self.t)
-
-times = []
-model.fit(x, y, epochs={epochs}, batch_size=128, verbose=0, callbacks=[Timer()])
-steady = sorted(times[1:])[len(times[1:]) // 2]  # median epoch after the first (tracing)
-print(json.dumps({{"samples": len(x), "epochs": {epochs}, "batch_size": 128,
-                   "source": data.source, "is_mnist": data.is_mnist,
-                   "epoch_seconds": [round(t, 3) for t in times],
-                   "samples_per_second": len(x) / steady, "params": model.count_params()}}))
-"""
 
 
 def peak_gflops(matmul: dict[str, Any]) -> float | None:
@@ -214,8 +150,8 @@ def peak_gflops(matmul: dict[str, Any]) -> float | None:
 def bench_smoke(python: Path, data: Path | None, *, epochs: int = 4,
                 gflops: float | None = None) -> dict[str, Any]:
     """Steady-state training samples/s of 784-512-10 against the matmul floor for it."""
-    result = _python_json(python, _SMOKE.format(repo=str(REPO), epochs=epochs,
-                                                data=str(data) if data else ""))
+    result = _probe(python, "smoke_train", "--epochs", str(epochs),
+                    *(["--data", data] if data else []))
     result["flops_per_sample"] = FLOPS_PER_SAMPLE
     if result.get("status") == "ok":
         result["samples_per_second"] = round(result["samples_per_second"], 1)

@@ -88,6 +88,7 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
 def _options_dict(options: Options) -> dict[str, object]:
     return {
         "selected": list(options.selected), "full": options.full, "fix": options.fix,
+        "deep": options.deep,
         "data": str(options.data) if options.data else None,
         "out": str(options.out) if options.out else None,
         "expect_gpu": options.expect_gpu, "variant": options.variant,

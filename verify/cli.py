@@ -40,6 +40,7 @@ class Options:
     full: bool = False
     out: Path | None = None
     fix: bool = False
+    deep: bool = False
     expect_gpu: bool | None = None
     json: Path | None = None
     junit: Path | None = None
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fail unless TensorFlow can use a GPU (default for variant gpu)")
     env.add_argument("--no-expect-gpu", dest="expect_gpu", action="store_false",
                      help="do not require a GPU (default for variant cpu)")
+    env.add_argument("--deep", action="store_true",
+                     help="packages: also compare every installed file's sha256 with its "
+                          "RECORD (reads every byte; default: existence and size only)")
     work = p.add_argument_group("the MNIST smoke model and the model graph")
     work.add_argument("--data", type=Path, metavar="PATH",
                       help="MNIST as a directory of IDX files or an mnist.npz (default: the "
@@ -130,6 +134,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     return Options(
         list_checks=ns.list_checks, only=tuple(only), skip=tuple(skip), variant=ns.variant,
         lock=ns.lock.resolve() if ns.lock else None, data=ns.data, full=ns.full,
-        out=ns.out, fix=ns.fix, expect_gpu=ns.expect_gpu, json=ns.json, junit=ns.junit,
+        out=ns.out, fix=ns.fix, deep=ns.deep, expect_gpu=ns.expect_gpu, json=ns.json,
+        junit=ns.junit,
         verbose=ns.verbose, color=ns.color, selected=selected,
     )

@@ -136,13 +136,16 @@ def machine_facts(ctx: Context) -> dict[str, Any]:
     }
 
 
-def install_command(*specs: str) -> str:
-    """The command that installs ``specs`` into this environment (uv venvs have no pip)."""
+def install_command(*specs: str, reinstall: bool = False) -> str:
+    """The command that installs ``specs`` into this environment (uv venvs have no pip);
+    ``reinstall``: even when that version is installed already (damaged files)."""
     q = '"' if platform.system() == "Windows" else "'"  # cmd/PowerShell vs POSIX shells
     args = " ".join(f"{q}{s}{q}" for s in specs)
     if importlib.util.find_spec("pip") is None and shutil.which("uv"):
-        return f"uv pip install --python {this_python()} {args}"
-    return f"{this_python()} -m pip install {args}"
+        again = "--reinstall --no-deps " if reinstall else ""
+        return f"uv pip install {again}--python {this_python()} {args}"
+    again = "--force-reinstall --no-deps " if reinstall else ""
+    return f"{this_python()} -m pip install {again}{args}"
 
 
 def this_python() -> str:
