@@ -22,8 +22,10 @@ from envs.contract.keras_json import (
     FLOATX,
     IMAGE_DATA_FORMATS,
     KerasJson,
+    KerasJsonLinkError,
     location,
     read,
+    update,
 )
 
 __all__ = [
@@ -59,10 +61,12 @@ def fix_command(cfg: KerasJson, backend: str = "tensorflow") -> str:
     """What repairs the file itself: ``--fix`` for a file or a non-file (moved aside), the
     contract's one-line advice for a link (kerasup never writes through one), ``chmod`` for
     a file it cannot read."""
-    if cfg.kind == "link":
-        target = cfg.link_target or cfg.path
-        return (f'edit {target} to hold "backend": "{backend}", or replace the link '
-                f"{cfg.path} with a file and run python -m verify --only keras_json --fix")
+    if cfg.kind == "link":  # the contract's own refusal says what to do instead
+        try:
+            update(cfg.path, backend, dry_run=True)
+        except KerasJsonLinkError as exc:
+            return exc.fix or exc.message
+        return f"edit {cfg.link_target or cfg.path}"
     if cfg.error and cfg.error.startswith("unreadable"):
         return f"chmod u+rw '{cfg.path}'   (then: python -m verify --only keras_json)"
     what = "moves it aside" if cfg.kind == "other" else "rewrites it"

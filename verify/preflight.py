@@ -33,7 +33,7 @@ def _fix(prefix: Path) -> str:
     python = _scripts(prefix) / ("python.exe" if os.name == "nt" else "python")
     if not python.exists():
         return ("create the environment first: bash setup/ubuntu.sh (Windows: "
-                "setup\\windows.ps1), then run verify with that environment's Python")
+                f"setup\\windows.ps1), then: {python} -m verify")
     if os.name == "nt":
         activate = f"{_scripts(prefix) / 'Activate.ps1'}"
     else:

@@ -14,7 +14,14 @@ SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, default=str, ensure_ascii=False) + "\n"
+    """The report as JSON text that always encodes as UTF-8.
+
+    Under a C locale, paths and environment values reach Python with undecodable bytes as
+    lone surrogates (``surrogateescape``); they are turned back into the characters their
+    bytes spell, or U+FFFD where the bytes are not UTF-8.
+    """
+    text = json.dumps(report.to_dict(), indent=2, default=str, ensure_ascii=False) + "\n"
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def write_json(report: Report, path: Path) -> None:
