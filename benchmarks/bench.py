@@ -15,7 +15,6 @@ reported rather than crashing the run.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -166,92 +165,17 @@ def bench_smoke(python: Path, data: Path | None, *, epochs: int = 4,
     return result
 
 
-# --- environment creation, uv vs pip ------------------------------------------------------
-
-def _base_python(python: Path) -> str:
-    proc, _ = _run([python, "-c", "import sys; print(sys._base_executable)"], timeout=60)
-    return proc.stdout.strip() or str(python)
-
-
-def _venv_bin(prefix: Path, name: str) -> Path:
-    return prefix / ("Scripts" if os.name == "nt" else "bin") / name
-
-
-def _timed_uv(uv: str, base: str, lock: Path, prefix: Path) -> tuple[float, str]:
-    shutil.rmtree(prefix, ignore_errors=True)
-    env = {"UV_PYTHON_DOWNLOADS": "never"}
-    started = time.perf_counter()
-    proc, _ = _run([uv, "venv", "--quiet", "--python", base, prefix], timeout=300, env=env)
-    if proc.returncode == 0:
-        proc, _ = _run([uv, "pip", "sync", "--quiet", "--require-hashes", "--python",
-                        _venv_bin(prefix, "python"), lock], timeout=1800, env=env)
-    seconds = time.perf_counter() - started
-    return seconds, "" if proc.returncode == 0 else _tail(proc)
-
-
-def _wheelhouse(base: str, lock: Path, wheelhouse: Path) -> str:
-    """Download the lock's wheels once into a local folder (pip's warm cache); '' if ready."""
-    stamp = wheelhouse / ".lock-sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if stamp.is_file() and stamp.read_text() == digest:
-        return ""
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    proc, _ = _run([base, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                    "--require-hashes", "--only-binary=:all:", "--dest", wheelhouse,
-                    "-r", lock], timeout=1800)
-    if proc.returncode != 0:
-        return _tail(proc)
-    stamp.write_text(digest)
-    return ""
-
-
-def _timed_pip(base: str, lock: Path, prefix: Path, wheelhouse: Path) -> tuple[float, str]:
-    shutil.rmtree(prefix, ignore_errors=True)
-    started = time.perf_counter()
-    proc, _ = _run([base, "-m", "venv", prefix], timeout=300)
-    if proc.returncode == 0:
-        proc, _ = _run([_venv_bin(prefix, "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "--no-index", "--find-links",
-                        wheelhouse, "--require-hashes", "-r", lock], timeout=1800)
-    seconds = time.perf_counter() - started
-    return seconds, "" if proc.returncode == 0 else _tail(proc)
-
+# --- environment creation, uv vs pip (probes/env_create.py, run by this Python) ----------
 
 def bench_env_create(python: Path, *, uv: str | None, lock: Path = CPU_LOCK,
-                     wheelhouse: Path | None = None, scratch: Path | None = None,
-                     ) -> dict[str, Any]:
+                     wheelhouse: Path | None = None) -> dict[str, Any]:
     """Seconds to create the CPU env from the lock with a warm cache: uv vs pip."""
-    base = _base_python(python)
-    wheelhouse = wheelhouse or REPO / ".cache" / "bench-wheelhouse"
-    result: dict[str, Any] = {"status": "ok", "lock": str(lock), "base_python": base}
-    with tempfile.TemporaryDirectory(prefix="kerasup-bench-env-", dir=scratch) as tmp:
-        if uv is None:
-            result["uv"] = {"status": "unavailable", "reason": "uv not found (pass --uv)"}
-        else:
-            # First run warms uv's cache (a no-op when the lock was installed before).
-            first, error = _timed_uv(uv, base, lock, Path(tmp) / "uv-env")
-            warm, error = (first, error) if error else _timed_uv(uv, base, lock,
-                                                                 Path(tmp) / "uv-env")
-            result["uv"] = ({"status": "failed", "reason": error} if error else
-                            {"status": "ok", "seconds": round(warm, 2),
-                             "first_run_seconds": round(first, 2),
-                             "version": _run([uv, "--version"], timeout=60)[0].stdout.strip()})
-        shutil.rmtree(Path(tmp) / "uv-env", ignore_errors=True)
-        error = _wheelhouse(base, lock, wheelhouse)
-        if error:
-            result["pip"] = {"status": "failed", "reason": f"pip download: {error}"}
-        else:
-            seconds, error = _timed_pip(base, lock, Path(tmp) / "pip-env", wheelhouse)
-            pip_version = _run([_venv_bin(Path(tmp) / "pip-env", "python"), "-m", "pip",
-                                "--version"], timeout=60)[0].stdout.split(" from ")[0]
-            result["pip"] = ({"status": "failed", "reason": error} if error else
-                             {"status": "ok", "seconds": round(seconds, 2),
-                              "wheelhouse": str(wheelhouse), "version": pip_version})
-    if result["uv"].get("seconds") and result["pip"].get("seconds"):
-        result["pip_over_uv"] = round(result["pip"]["seconds"] / result["uv"]["seconds"], 1)
-    if "ok" not in (result["uv"]["status"], result["pip"]["status"]):
-        result["status"] = "failed"
-    return result
+    args: list[str | os.PathLike[str]] = ["--python", python, "--lock", lock,
+                                          "--wheelhouse",
+                                          wheelhouse or REPO / ".cache" / "bench-wheelhouse"]
+    if uv:
+        args += ["--uv", uv]
+    return _probe(Path(sys.executable), "env_create", *args, timeout=3600)
 
 
 # --- report -------------------------------------------------------------------------------
@@ -266,64 +190,74 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
     return f"{value}{unit}"
 
 
-def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
+Row = tuple[str, str, str]
 
-    def section(name: str, render: Callable[[dict[str, Any]], None]) -> None:
+
+def _verify_rows(part: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for mode in ("quick", "full"):
+        entry = part.get(mode, {})
+        extra = f"verify itself {_fmt(entry.get('verify_duration_s'), ' s')}"
+        if entry.get("smoke_samples_per_second"):
+            extra += f"; smoke {_fmt(entry['smoke_samples_per_second'], ' samples/s')}"
+        if entry.get("exit_code"):
+            why = "; ".join(entry.get("failed_checks") or [entry.get("reason", "")])
+            extra += f"; exit {entry['exit_code']} ({why})"
+        label = "python -m verify" + (" --full" if mode == "full" else "")
+        rows.append((label, _fmt(entry.get("seconds"), " s"), extra))
+    return rows
+
+
+def _matmul_rows(part: dict[str, Any]) -> list[Row]:
+    n = part.get("n")
+    return [(f"numpy matmul f32 {n}x{n}", _fmt(part.get("numpy_gflops"), " GFLOP/s"),
+             f"(128x784)@(784x512): {_fmt(part.get('numpy_layer_gflops'), ' GFLOP/s')}"),
+            (f"TF matmul f32 {n}x{n}", _fmt(part.get("tf_gflops"), " GFLOP/s"),
+             f"(128x784)@(784x512): {_fmt(part.get('tf_layer_gflops'), ' GFLOP/s')}")]
+
+
+def _smoke_rows(part: dict[str, Any]) -> list[Row]:
+    rows = [("smoke model 784-512-10 train", _fmt(part.get("samples_per_second"), " samples/s"),
+             f"{_fmt(part.get('achieved_gflops'), ' GFLOP/s')} at "
+             f"{part['flops_per_sample']:,} FLOP/sample, batch 128")]
+    if part.get("floor_samples_per_second"):
+        rows.append(("  matmul floor for it", _fmt(part["floor_samples_per_second"],
+                                                   " samples/s"),
+                     f"at the best matmul rate, {part['peak_gflops_used']:,.1f} GFLOP/s; "
+                     f"reached {part['fraction_of_floor']:.0%} of it"))
+    return rows
+
+
+def _env_create_rows(part: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for tool in ("uv", "pip"):
+        entry = part.get(tool, {})
+        ok = entry.get("status") == "ok"
+        value = _fmt(entry.get("seconds"), " s") if ok else entry.get("status", "-")
+        note = entry.get("version", "") if ok else entry.get("reason", "")
+        rows.append((f"create CPU env, {tool} (warm)", value, note))
+    if part.get("pip_over_uv"):
+        rows.append(("  pip / uv", f"{part['pip_over_uv']}x", ""))
+    return rows
+
+
+_SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "verify": _verify_rows, "matmul": _matmul_rows, "smoke": _smoke_rows,
+    "env_create": _env_create_rows,
+}
+
+
+def _rows(report: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, render in _SECTION_ROWS.items():
         part = report.get(name)
         if part is None:
-            return
-        if part.get("status") in ("unavailable", "skipped") or (
-                part.get("status") == "failed" and "reason" in part):
-            rows.append((name, part["status"], part.get("reason", "")))
-            return
-        render(part)
-
-    def verify(part: dict[str, Any]) -> None:
-        for mode in ("quick", "full"):
-            entry = part.get(mode, {})
-            extra = f"verify itself {_fmt(entry.get('verify_duration_s'), ' s')}"
-            if entry.get("smoke_samples_per_second"):
-                extra += f"; smoke {_fmt(entry['smoke_samples_per_second'], ' samples/s')}"
-            if entry.get("exit_code"):
-                why = "; ".join(entry.get("failed_checks") or [entry.get("reason", "")])
-                extra += f"; exit {entry['exit_code']} ({why})"
-            label = "python -m verify" + (" --full" if mode == "full" else "")
-            rows.append((label, _fmt(entry.get("seconds"), " s"), extra))
-
-    def matmul(part: dict[str, Any]) -> None:
-        n = part.get("n")
-        rows.append((f"numpy matmul f32 {n}x{n}", _fmt(part.get("numpy_gflops"), " GFLOP/s"),
-                     f"(128x784)@(784x512): {_fmt(part.get('numpy_layer_gflops'), ' GFLOP/s')}"))
-        rows.append((f"TF matmul f32 {n}x{n}", _fmt(part.get("tf_gflops"), " GFLOP/s"),
-                     f"(128x784)@(784x512): {_fmt(part.get('tf_layer_gflops'), ' GFLOP/s')}"))
-
-    def smoke(part: dict[str, Any]) -> None:
-        rows.append(("smoke model 784-512-10 train", _fmt(part.get("samples_per_second"),
-                                                          " samples/s"),
-                     f"{_fmt(part.get('achieved_gflops'), ' GFLOP/s')} at "
-                     f"{part['flops_per_sample']:,} FLOP/sample, batch 128"))
-        if part.get("floor_samples_per_second"):
-            rows.append(("  matmul floor for it", _fmt(part["floor_samples_per_second"],
-                                                       " samples/s"),
-                         f"at the best matmul rate, {part['peak_gflops_used']:,.1f} GFLOP/s; "
-                         f"reached {part['fraction_of_floor']:.0%} of it"))
-
-    def env_create(part: dict[str, Any]) -> None:
-        for tool in ("uv", "pip"):
-            entry = part.get(tool, {})
-            value = _fmt(entry.get("seconds"), " s") if entry.get("status") == "ok" else \
-                entry.get("status", "-")
-            note = entry.get("version", "") if entry.get("status") == "ok" else \
-                entry.get("reason", "")
-            rows.append((f"create CPU env, {tool} (warm)", value, note))
-        if part.get("pip_over_uv"):
-            rows.append(("  pip / uv", f"{part['pip_over_uv']}x", ""))
-
-    section("verify", verify)
-    section("matmul", matmul)
-    section("smoke", smoke)
-    section("env_create", env_create)
+            continue
+        status = part.get("status")
+        if status in ("unavailable", "skipped") or (status == "failed" and "reason" in part):
+            rows.append((name, status, part.get("reason", "")))
+        else:
+            rows += render(part)
     return rows
 
 

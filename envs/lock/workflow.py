@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.pylock import Pylock
+
 from envs.contract.errors import ExitCode, LockError
 from envs.contract.fileio import write_atomic
 from envs.contract.flags import offline
@@ -124,61 +126,64 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
     return LockResult(tuple(paths), time.monotonic() - start)
 
 
-def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
-    """Problems that make a variant's committed locks stale or inconsistent, one line each,
-    naming the file. Offline: judged from the input hashes recorded in the locks."""
-    from conda_lock.lockfile import parse_conda_lock_file
+_FIX = "run `nox -s lock` and commit the result"
 
-    where = lock_dir or spec.path.parent
-    fix = "run `nox -s lock` and commit the result"
+
+def _pip_lock_problems(spec: EnvSpec, where: Path) -> tuple[list[str], Pylock | None]:
+    """Problems of requirements.txt and pylock.toml, and the parsed pylock when both are
+    fresh and one resolution."""
     problems: list[str] = []
     expected = pip_inputs_hash(spec)
     dates = {}
     for name in LOCK_FILES[:2]:
         path = where / name
         if not path.is_file():
-            problems.append(f"{path} is missing; {fix}")
+            problems.append(f"{path} is missing; {_FIX}")
             continue
         header = read_lock_header(path)
         if header.get(KEY_INPUTS) != expected:
             problems.append(f"{path} is stale against {spec.path.name} (inputs hash "
                             f"{header.get(KEY_INPUTS, 'absent')[:12]}, expected "
-                            f"{expected[:12]}); {fix}")
+                            f"{expected[:12]}); {_FIX}")
         dates[name] = header.get(KEY_EXCLUDE_NEWER)
-    pylock = None
-    if not problems:
-        try:
-            pylock = read_pylock(where / "pylock.toml")
-            requirements = read_requirements(where / "requirements.txt")
-        except LockError as exc:
-            problems.append(str(exc))
-    if pylock is not None:
-        in_pylock = {(p.name, str(p.version)) for p in pylock.packages}
-        in_requirements = {(n, e.version) for n, entries in requirements.items()
-                           for e in entries}
-        if in_pylock != in_requirements or len(set(dates.values())) != 1:
-            problems.append(f"{where / 'pylock.toml'} and requirements.txt are not the same "
-                            f"resolution; {fix}")
+    if problems:
+        return problems, None
+    try:
+        pylock = read_pylock(where / "pylock.toml")
+        requirements = read_requirements(where / "requirements.txt")
+    except LockError as exc:
+        return [exc.one_line()], None
+    in_pylock = {(p.name, str(p.version)) for p in pylock.packages}
+    in_requirements = {(n, e.version) for n, entries in requirements.items() for e in entries}
+    if in_pylock != in_requirements or len(set(dates.values())) != 1:
+        problems.append(f"{where / 'pylock.toml'} and requirements.txt are not the same "
+                        f"resolution; {_FIX}")
+    return problems, pylock
 
-    path = where / "conda-lock.yml"
+
+def _conda_lock_problems(spec: EnvSpec, path: Path, pylock: Pylock | None) -> list[str]:
+    """Problems of conda-lock.yml against environment.yml and the pip locks."""
+    from conda_lock.lockfile import parse_conda_lock_file
+
     if not path.is_file():
-        return [*problems, f"{path} is missing; {fix}"]
+        return [f"{path} is missing; {_FIX}"]
     try:
         lock = parse_conda_lock_file(path)
     except Exception as exc:  # conda-lock raises pydantic, yaml and value errors alike
         detail = " ".join(str(exc).split())[:300]
-        return [*problems, f"{path} cannot be read by conda-lock ({detail}); {fix}"]
+        return [f"{path} cannot be read by conda-lock ({detail}); {_FIX}"]
+    problems: list[str] = []
     if sorted(lock.metadata.platforms) != sorted(spec.platforms):
         problems.append(f"{path} covers {', '.join(sorted(lock.metadata.platforms))} but "
-                        f"{spec.path.name} lists {', '.join(sorted(spec.platforms))}; {fix}")
+                        f"{spec.path.name} lists {', '.join(sorted(spec.platforms))}; {_FIX}")
     hashes = conda_content_hashes(spec)
     stale = sorted(p for p in spec.platforms if lock.metadata.content_hash.get(p) != hashes[p])
     if stale:
         problems.append(f"{path} is stale against {spec.path.name} (content_hash differs for "
-                        f"{', '.join(stale)}); {fix}")
+                        f"{', '.join(stale)}); {_FIX}")
     custom = lock.metadata.custom_metadata or {}
-    if custom.get("kerasup_pip_inputs_sha256") != expected:
-        problems.append(f"{path} pip entries were made from other pip inputs; {fix}")
+    if custom.get("kerasup_pip_inputs_sha256") != pip_inputs_hash(spec):
+        problems.append(f"{path} pip entries were made from other pip inputs; {_FIX}")
     if pylock is not None:
         wheels = {(p.name, str(p.version), w.hashes.get("sha256"))
                   for p in pylock.packages for w in p.wheels or ()}
@@ -187,8 +192,16 @@ def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
                          and (d.name, d.version, d.hash.sha256) not in wheels)
         if foreign:
             problems.append(f"{path} has pip entries not in pylock.toml "
-                            f"({', '.join(foreign[:3])}); {fix}")
+                            f"({', '.join(foreign[:3])}); {_FIX}")
     return problems
+
+
+def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
+    """Problems that make a variant's committed locks stale or inconsistent, one line each,
+    naming the file. Offline: judged from the input hashes recorded in the locks."""
+    where = lock_dir or spec.path.parent
+    problems, pylock = _pip_lock_problems(spec, where)
+    return problems + _conda_lock_problems(spec, where / "conda-lock.yml", pylock)
 
 
 def check_variants(specs: Sequence[EnvSpec]) -> list[str]:

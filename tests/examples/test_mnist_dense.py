@@ -162,3 +162,20 @@ np.savez({str(tmp_path / "mnist.npz")!r}, x_train=np.tile(x, (6, 1, 1)), y_train
     assert metrics["source"] == f"data:{tmp_path / 'mnist.npz'}" and metrics["notes"] == []
     assert "holding out the first 10,000 of 60,000 training images" in proc.stdout
     assert metrics["first_test_label"] == 7  # the real first MNIST test digit
+
+
+@pytest.mark.parametrize(("args", "rc"), [(["--help"], 0), (["--epochs", "0"], 2),
+                                          (["--bogus"], 2)])
+def test_help_and_usage_errors_answer_before_tensorflow(tmp_path, args, rc):
+    """Run by this test runner's Python, which has no TensorFlow or Keras at all: the answer
+    comes before either is imported (and -X importtime proves neither was)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", EXAMPLE, *args],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == rc, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert not {"tensorflow", "keras", "matplotlib"} & imported
+    assert "usage: python examples/mnist_dense.py" in proc.stdout + proc.stderr

@@ -33,6 +33,74 @@ def _holds(marker: str) -> bool:
         return True  # not ours to judge; the packages check reports unreadable markers
 
 
+def _coverage(check: Recorder, context: Context, plat: str, short: str) -> Coverage:
+    """What the lock declares against this Python and platform."""
+    lock, cov = context.lock, Coverage()
+    if lock is not None and lock.is_file():
+        try:
+            cov = lock_coverage(lock, plat)
+        except LockError as exc:
+            check.problem(f"cannot read the lock: {exc.message}", exc.fix)
+    name = lock.name if lock else "the lock"
+    pythons = cov.pythons or list(PYTHONS)  # what every kerasup lock covers
+    check.detail("lock_pythons", pythons)
+    if short not in pythons:
+        check.problem(f"Python {short} is not covered by {name} (it covers Python "
+                      f"{', '.join(pythons)})", SETUP_FIX)
+    covered = cov.platforms
+    check.detail("lock_platforms", covered)
+    check.detail("coverage_source", cov.source or None)
+    if covered is not None and plat not in covered:
+        check.problem(f"the {context.variant} lock does not cover {plat} (it covers "
+                      f"{', '.join(covered)})", _platform_fix(plat, context.variant, covered))
+    if cov.environments and not any(_holds(m) for m in cov.environments):
+        check.problem(f"{name}: none of its environments matches this interpreter "
+                      f"({'; '.join(cov.environments)})",
+                      _platform_fix(plat, context.variant, covered or []))
+    return cov
+
+
+def _tensorflow_locked(check: Recorder, context: Context, plat: str, covered: list[str],
+                       ) -> None:
+    """The lock has a TensorFlow for this interpreter (markers evaluated here)."""
+    lock = context.lock
+    if lock is None:
+        return
+    if not lock.is_file():
+        check.warning(f"the lock {lock} ({context.lock_source}) is missing, so coverage "
+                      "cannot be confirmed", "pass the lock with --lock PATH")
+        return
+    fix = _platform_fix(plat, context.variant, covered)
+    try:
+        _kind, entries = load_lock(lock, plat)
+    except LockError as exc:
+        check.problem(f"the lock does not cover this machine: {exc.message}", fix)
+        return
+    here, _ = applicable(entries)
+    tf = [n for n in ("tensorflow", "tensorflow-cpu") if n in here]
+    check.detail("tensorflow_in_lock", [f"{n}=={here[n].version}" for n in tf])
+    if not tf:
+        check.problem(f"{lock.name} locks no TensorFlow for {platform.python_implementation()} "
+                      f"{platform.python_version()} on {plat}", fix)
+
+
+def _record(check: Recorder, context: Context, plat: str, short: str) -> None:
+    """The install record describes this interpreter and machine."""
+    if context.record_error:
+        check.warning(f"install record unreadable: {context.record_error}",
+                      "re-run the kerasup setup to rewrite it")
+    record = context.record
+    if record is None:
+        return
+    if record.python and record.python != short:
+        check.warning(f"the install record says Python {record.python} but this is {short}: "
+                      "verify is not running in the environment setup made",
+                      "re-run the kerasup setup to rebuild this environment and its record")
+    if record.platform and record.platform != plat:
+        check.warning(f"the install record says {record.platform} but this machine is {plat}",
+                      "re-run the kerasup setup on this machine")
+
+
 def test_python_platform(check: Recorder, context: Context) -> None:
     impl, version = platform.python_implementation(), platform.python_version()
     plat = current_platform()
@@ -46,56 +114,7 @@ def test_python_platform(check: Recorder, context: Context) -> None:
     if impl != "CPython" or bits != 64:
         check.problem(f"{impl} {bits}-bit: TensorFlow wheels exist only for 64-bit CPython",
                       SETUP_FIX)
-    lock = context.lock
-    cov = Coverage()
-    if lock is not None and lock.is_file():
-        try:
-            cov = lock_coverage(lock, plat)
-        except LockError as exc:
-            check.problem(f"cannot read the lock: {exc.message}", exc.fix)
     short = ".".join(version.split(".")[:2])
-    pythons = cov.pythons or list(PYTHONS)  # what every kerasup lock covers
-    check.detail("lock_pythons", pythons)
-    if short not in pythons:
-        check.problem(f"Python {short} is not covered by {lock.name if lock else 'the lock'}"
-                      f" (it covers Python {', '.join(pythons)})", SETUP_FIX)
-    covered = cov.platforms
-    check.detail("lock_platforms", covered)
-    check.detail("coverage_source", cov.source or None)
-    if covered is not None and plat not in covered:
-        check.problem(f"the {context.variant} lock does not cover {plat} (it covers "
-                      f"{', '.join(covered)})", _platform_fix(plat, context.variant, covered))
-    if cov.environments and not any(_holds(m) for m in cov.environments):
-        check.problem(f"{lock.name if lock else 'the lock'}: none of its environments "
-                      f"matches this interpreter ({'; '.join(cov.environments)})",
-                      _platform_fix(plat, context.variant, covered or []))
-    if lock is not None and lock.is_file():
-        try:
-            _kind, entries = load_lock(lock, plat)
-        except LockError as exc:
-            check.problem(f"the lock does not cover this machine: {exc.message}",
-                          _platform_fix(plat, context.variant, covered or []))
-        else:
-            here, _ = applicable(entries)
-            tf = [n for n in ("tensorflow", "tensorflow-cpu") if n in here]
-            check.detail("tensorflow_in_lock", [f"{n}=={here[n].version}" for n in tf])
-            if not tf:
-                check.problem(f"{lock.name} locks no TensorFlow for {impl} {version} on "
-                              f"{plat}", _platform_fix(plat, context.variant, covered or []))
-    elif lock is not None:
-        check.warning(f"the lock {lock} ({context.lock_source}) is missing, so coverage "
-                      "cannot be confirmed", "pass the lock with --lock PATH")
-    record = context.record
-    if context.record_error:
-        check.warning(f"install record unreadable: {context.record_error}",
-                      "re-run the kerasup setup to rewrite it")
-    if record:
-        want_py, want_plat = record.python, record.platform
-        have_py = ".".join(version.split(".")[:2])
-        if want_py and want_py != have_py:
-            check.warning(f"the install record says Python {want_py} but this is {have_py}: "
-                          "verify is not running in the environment setup made",
-                          "re-run the kerasup setup to rebuild this environment and its record")
-        if want_plat and want_plat != plat:
-            check.warning(f"the install record says {want_plat} but this machine is {plat}",
-                          "re-run the kerasup setup on this machine")
+    cov = _coverage(check, context, plat, short)
+    _tensorflow_locked(check, context, plat, cov.platforms or [])
+    _record(check, context, plat, short)
