@@ -42,7 +42,8 @@ def test_list_prints_names_and_descriptions(capsys) -> None:
 
 @pytest.mark.parametrize("argv", [["--only", "nonsense"], ["--skip", "gpu,bogus"],
                                   ["--lock", "/no/such/lock.txt"], ["--variant", "tpu"],
-                                  ["--frobnicate"]])
+                                  ["--frobnicate"], ["--only", ","], ["--only", ",", ","],
+                                  ["--skip", ",".join(CHECK_NAMES)]])
 def test_usage_errors_exit_2(argv: list[str], capsys) -> None:
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
@@ -53,6 +54,16 @@ def test_unwritable_json_target_is_a_usage_error(tmp_path: Path, capsys) -> None
     blocker.write_text("")
     assert main(["--json", str(blocker / "sub" / "r.json")]) == 2
     assert "--json" in capsys.readouterr().err
+
+
+def test_a_report_that_ran_nothing_is_not_ready() -> None:
+    from verify.result import CheckResult, Report
+
+    skipped = [CheckResult(n, "skip", 0.0, "not selected") for n in CHECK_NAMES]
+    report = Report(SCHEMA_VERSION, {}, {}, {}, skipped, "", 0.0)
+    assert report.ran == 0 and report.ok is False
+    report.checks[0] = CheckResult(CHECK_NAMES[0], "pass", 0.0, "fine")
+    assert report.ok is True
 
 
 def test_schema_is_valid_and_versioned() -> None:
