@@ -18,7 +18,7 @@ def _missing_tooling() -> list[str]:
 
 
 missing = _missing_tooling()
-if missing and not {"-h", "--help"} & set(sys.argv[1:]):
+if missing:
     error = UsageError(
         f"this Python ({sys.executable}) lacks the lock step's tooling "
         f"({', '.join(missing)} not installed)",
