@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -240,6 +241,34 @@ def test_a_symlinked_keras_json_is_never_replaced(run_verify, verify_home,
     assert path.is_symlink() and target.read_text() == '{"backend": "theano"}'
     # The check that imports keras gives the same, reachable fix: no circle back to --fix.
     assert str(target) in run.check("model_graph")["fix"]
+
+
+def test_an_unreadable_keras_json_says_chmod(cpu_env, verify_home, tmp_path: Path) -> None:
+    """A mode-000 keras.json, read for real: as root, verify runs without the capabilities
+    that let root read any file (setpriv), so the permission check applies to it too."""
+    path = Path(verify_home["KERAS_HOME"]) / "keras.json"
+    path.write_text('{"backend": "tensorflow"}')
+    path.chmod(0)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root without setpriv reads any file")
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    report = tmp_path / "report.json"
+    try:
+        proc = subprocess.run([*prefix, str(cpu_env.python), "-m", "verify", "--only",
+                               "keras_json", "--fix", "--json", str(report)],
+                              env={**os.environ, **verify_home}, capture_output=True,
+                              text=True, timeout=300, cwd=tmp_path)
+    finally:
+        path.chmod(0o600)
+    assert proc.returncode == ExitCode.FAILED, proc.stdout + proc.stderr
+    check = next(c for c in json.loads(report.read_text())["checks"]
+                 if c["name"] == "keras_json")
+    assert "unreadable" in check["summary"] and check["fix"].startswith("chmod u+rw")
+    assert path.read_text() == '{"backend": "tensorflow"}'  # --fix left it alone
+    assert sorted(p.name for p in path.parent.iterdir()) == ["keras.json"]
 
 
 # -- installed files against RECORD -----------------------------------------------------------
