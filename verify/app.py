@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from envs.contract.errors import ExitCode, KerasupError, LockError, UsageError
+from envs.contract.errors import CannotProceed, ExitCode, KerasupError, LockError, UsageError
 from envs.contract.platforms import current_platform
 from verify import SCHEMA_VERSION, __version__
 from verify.checks import CHECK_NAMES, HERE, check_path, describe
@@ -134,15 +134,26 @@ def _refuse_bad_lock(options: Options) -> None:
         raise UsageError(f"--lock {exc.message}", fix=exc.fix) from None
 
 
+def _scratch_dir() -> Path:
+    """A private folder for pytest's JUnit XML until the run is complete."""
+    try:
+        return Path(tempfile.mkdtemp(prefix="kerasup-verify-junit-"))
+    except OSError as exc:
+        raise CannotProceed(f"cannot create a temporary folder in {tempfile.gettempdir()} "
+                            f"({exc.strerror or exc})",
+                            fix="free some space there, or set TMPDIR to a writable folder"
+                            ) from None
+
+
 def _run(options: Options, ascii_only: bool) -> int:
     from verify.reports import commit, refuse_unwritable
 
     refuse_unwritable({"--json": options.json, "--junit": options.junit})
     _refuse_bad_lock(options)
     context = resolve_context(options.variant, options.lock, options.expect_gpu)
-    scratch = Path(tempfile.mkdtemp(prefix="kerasup-verify-junit-"))
+    scratch = _scratch_dir() if options.junit else None
     try:
-        junit = scratch / "junit.xml" if options.junit else None
+        junit = scratch / "junit.xml" if scratch else None
         report = run_checks(options, context, junit=junit)
         from verify.render_human import render
         from verify.render_json import to_json
@@ -154,14 +165,15 @@ def _run(options: Options, ascii_only: bool) -> int:
             outputs[options.json] = to_json(report).encode("utf-8")
         if options.junit and junit is not None:
             if not junit.is_file():
-                raise KerasupError("pytest wrote no JUnit XML (is the temporary folder "
-                                   f"{scratch.parent} full?)",
-                                   fix="free some space there, or set TMPDIR to another "
-                                       "folder, then run again")
+                raise CannotProceed("pytest wrote no JUnit XML (is the temporary folder "
+                                    f"{junit.parent.parent} full?)",
+                                    fix="free some space there, or set TMPDIR to another "
+                                        "folder, then run again")
             outputs[options.junit] = junit.read_bytes()
         commit(outputs)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     for flag, path in (("JSON report", options.json), ("JUnit XML", options.junit)):
         if path:
             print(f"{flag}: {path}")
