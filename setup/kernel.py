@@ -19,10 +19,11 @@ from pathlib import Path
 __all__ = ["KERNEL_ROOTS", "TENSORFLOW_DISTRIBUTIONS", "Snapshot", "changes", "lock_without",
            "locked_names", "restart_reasons", "take_snapshot", "tensorflow_conflicts"]
 
-# The packages a notebook runtime runs its kernel with. Colab pins them (google.colab is
-# built against its IPython and ipykernel), so there the lock is installed without them and
-# without what only they need; elsewhere the whole lock goes in.
-KERNEL_ROOTS = frozenset({"ipykernel"})
+# The packages a notebook runtime runs its kernel and front end with. Colab pins them
+# (google.colab is built against its IPython, ipykernel, Jupyter server and notebook
+# runner), so there the lock is installed without them and without what only they need;
+# elsewhere the whole lock goes in.
+KERNEL_ROOTS = frozenset({"ipykernel", "jupyterlab", "nbclient", "nbformat"})
 # Distributions that all install the same `tensorflow` package: only one may be present.
 TENSORFLOW_DISTRIBUTIONS = frozenset({
     "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos",
