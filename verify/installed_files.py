@@ -10,11 +10,12 @@ and size always (a ``stat`` per file: fast), the sha256 too when ``deep`` (reads
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from envs.contract.fileio import file_digest
 
 __all__ = ["Damage", "damaged_files"]
 
@@ -32,11 +33,8 @@ class Damage:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    """The file's sha256 as RECORD writes it: urlsafe base64, no padding."""
+    return base64.urlsafe_b64encode(file_digest(path)).rstrip(b"=").decode("ascii")
 
 
 def _check(dist: importlib.metadata.Distribution, name: str,

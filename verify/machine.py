@@ -20,9 +20,10 @@ from typing import Any
 
 from envs.contract import record as install_record
 from envs.contract.facts import VARIANTS
+from envs.contract.fileio import file_sha256
 from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
-from envs.contract.record import InstallRecord, file_sha256
+from envs.contract.record import InstallRecord
 
 __all__ = [
     "Context",

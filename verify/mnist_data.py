@@ -22,7 +22,7 @@ import numpy as np
 
 from envs.contract import flags
 from envs.contract.errors import UsageError
-from envs.contract.fileio import write_atomic
+from envs.contract.fileio import file_sha256, write_atomic
 
 __all__ = [
     "KERAS_MNIST_SHA256",
@@ -95,7 +95,7 @@ def load_mnist(
     notes: list[str] = []
     cache = keras_cache_path(keras_home)
     if cache.is_file():
-        digest = _sha256(cache)
+        digest = file_sha256(cache)
         if digest == KERAS_MNIST_SHA256:
             return _with_notes(_load_npz(cache, source=f"keras-cache:{cache}"), notes)
         notes.append(f"Keras cache {cache} failed its sha256 check (corrupted or partial "
@@ -125,14 +125,6 @@ def _with_notes(found: MnistData, notes: list[str]) -> MnistData:
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
     return str(reason or exc) or type(exc).__name__
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _download(cache: Path, timeout: float) -> None:

@@ -9,7 +9,6 @@ JSON object.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from envs.contract.fileio import file_sha256
 
 __all__ = ["bench_env_create", "main"]
 
@@ -60,7 +61,7 @@ def _timed_uv(uv: str, base: str, lock: Path, prefix: Path) -> tuple[float, str]
 def _wheelhouse(base: str, lock: Path, wheelhouse: Path) -> str:
     """Download the lock's wheels once into a local folder (pip's warm cache); '' if ready."""
     stamp = wheelhouse / ".lock-sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    digest = file_sha256(lock)
     if stamp.is_file() and stamp.read_text() == digest:
         return ""
     wheelhouse.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from envs.contract import flags, record
+from envs.contract import fileio, flags, record
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 from envs.contract.layout import Layout
@@ -175,7 +175,7 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
     if python.version not in covered.pythons:
         raise UsageError(f"the {options.variant} lock does not cover Python {python.version}: "
                          f"it covers {covered.describe()}", fix="choose another --python")
-    sha = record.file_sha256(lock)
+    sha = fileio.file_sha256(lock)
     env_python = backend.env_python(target, prefix)
     site = (Path(sysconfig.get_paths()["purelib"]) if options.in_place
             else target.site_packages(prefix, python.version))

@@ -23,7 +23,7 @@ from setup_helpers import (
 
 from envs.contract import facts, platforms
 from envs.contract.errors import ExitCode
-from envs.contract.record import file_sha256
+from envs.contract.fileio import file_sha256
 from setup.installer import uvtool
 from setup.installer.pythons import choose_python, find_pythons, probe_python
 from setup.installer.target import Target

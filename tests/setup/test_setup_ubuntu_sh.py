@@ -20,8 +20,8 @@ import pytest
 from setup_helpers import CPU_LOCK, REPO, UBUNTU_SH, Ran, clean_env, run_cmd
 
 from envs.contract.errors import ExitCode
+from envs.contract.fileio import file_sha256
 from envs.contract.layout import Layout
-from envs.contract.record import file_sha256
 from envs.contract.record import read as read_record
 from setup.installer.target import Target
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
+from envs.contract.fileio import file_sha256
 from verify import tutorial
 from verify._keras import import_keras
 from verify.cli import Options
@@ -24,7 +24,7 @@ def _cache_problem(cache: Path) -> str | None:
 
     if not cache.is_file():
         return None
-    digest = hashlib.sha256(cache.read_bytes()).hexdigest()
+    digest = file_sha256(cache)
     return None if digest == KERAS_MNIST_SHA256 else digest
 
 
