@@ -37,9 +37,10 @@ TEST_ENV_VAR = "KERASUP_TEST_ENV"
 # Where cpu_env builds one when TEST_ENV_VAR is unset (one per Python; the installer's own
 # install record keeps it in step with the lock).
 TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" / "test-envs"))
-# Module-or-wider fixtures that are safe to build on every xdist worker (see
-# pytest_collection_modifyitems): they only read the prebuilt environment or the data.
-SHARED_FIXTURES = frozenset({"cpu_env", "mnist_t10k"})
+# Session fixtures that a worker must not build while another builds them too: the setup
+# tests' tools venv (tests/setup/conftest.py) is made with `python -m venv --clear`, unless
+# it is already there (the noxfile's installer run provisions it and names it here).
+SETUP_TOOLS_VAR = "KERASUP_TEST_SETUP_TOOLS"
 
 
 def uv_bin() -> str:
@@ -180,14 +181,31 @@ def mnist_t10k() -> Path:
     return MNIST_T10K
 
 
-def _wide_fixtures(item: pytest.Item) -> bool:
-    """True when the test uses a module/class/package/session fixture built per worker."""
+def _provisioned(name: str) -> bool:
+    """True when the session fixture `name` only finds what was built before pytest started."""
+    if name != "setup_tools":
+        return True
+    tools = os.environ.get(SETUP_TOOLS_VAR)
+    return bool(tools) and (Path(tools) / "bin" / "uv").is_file()
+
+
+def _needs_its_module(item: pytest.Item) -> bool:
+    """True when the test shares a fixture that must be built once with its module's tests.
+
+    Module/class/package fixtures are rebuilt on every worker that runs one of their tests
+    (and some modules' tests depend on their order); a session fixture is built once per
+    worker anyway, so it only counts when building it twice at once is unsafe.
+    """
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return False
     for name in item.fixturenames:
         defs = info.name2fixturedefs.get(name)
-        if defs and name not in SHARED_FIXTURES and defs[-1].scope != "function":
+        if not defs:
+            continue
+        scope = defs[-1].scope
+        if scope in ("module", "class", "package") or (
+                scope == "session" and not _provisioned(name)):
             return True
     return False
 
@@ -195,10 +213,10 @@ def _wide_fixtures(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist (`-n`, `--dist loadgroup`): keep expensive fixtures once, slow work first.
 
-    A test that uses a module-or-wider fixture (other than the shared ones above) runs on the
-    same worker as the rest of its module, so that fixture is built once and order-dependent
-    module tests (the installer's end-to-end runs) keep their order; every other test is
-    scheduled on its own. Modules holding `slow` tests are sent first, so that the long ones
+    A test that shares a module fixture (see _needs_its_module) runs on the same worker as
+    the rest of its module, so that fixture is built once and order-dependent module tests
+    (the installer's end-to-end runs) keep their order; every other test is scheduled on
+    its own. Modules holding `slow` tests are sent first, so that the long ones
     do not start last while the other worker idles.
     """
     if not hasattr(config, "workerinput"):  # not an xdist worker: leave the order alone
@@ -208,6 +226,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.nodeid.split("::", 1)[0]
         if item.get_closest_marker("slow"):
             slow_modules.add(module)
-        if _wide_fixtures(item):
+        if _needs_its_module(item):
             item.add_marker(pytest.mark.xdist_group(module))
     items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)

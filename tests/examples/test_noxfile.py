@@ -9,12 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from envs.contract.facts import PYTHONS
+from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 
 REPO = Path(__file__).resolve().parents[2]
 NOXFILE = REPO / "noxfile.py"
@@ -74,6 +75,8 @@ def selects(expression: str, markers: list[str]) -> bool:
     return eval(expression, {"__builtins__": {}}, defaultdict(bool, dict.fromkeys(markers, True)))
 
 
+@pytest.mark.skipif(sysconfig.get_python_version() != DEFAULT_PYTHON,
+                    reason="which tests each session runs does not depend on the Python")
 def test_sessions_split_the_suite_by_python():
     """The default Python runs every test; the others the fast ones and the lockinstall proof."""
     constants = {t.id: node.value for node in ast.parse(NOXFILE.read_text()).body
