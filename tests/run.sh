@@ -43,7 +43,9 @@ run() {
 stage() {
     local name="$1" start=$SECONDS
     shift
-    if run "$@"; then
+    if [ "$dry_run" = 1 ]; then
+        run "$@"
+    elif run "$@"; then
         say "$name passed in $((SECONDS - start))s"
     else
         say "$name FAILED (exit $?) after $((SECONDS - start))s"
