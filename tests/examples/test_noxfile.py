@@ -146,3 +146,25 @@ def test_pyenv_pythons_are_appended_to_path(tmp_path, monkeypatch):
     assert os.environ["PATH"].split(os.pathsep) == ["/usr/bin", *expected]
     assert noxfile._add_pyenv_pythons() == []  # idempotent: nothing added twice
     assert os.environ["UV_PYTHON_DOWNLOADS"] == "never"
+
+
+def test_run_sh_runs_every_stage_and_names_the_failed_ones(tmp_path):
+    """tests/run.sh: `-- ARGS` replace `-s tests`; a failed stage does not hide the next ones."""
+    tools = tmp_path / "tools"
+    (tools / "bin").mkdir(parents=True)
+    log = tmp_path / "calls"
+    nox = tools / "bin" / "nox"  # a stand-in for the pinned nox: logs, fails the lint stage
+    nox.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$2" != lint ]\n')
+    nox.chmod(0o755)
+    (tools / ".requirements.txt").write_bytes((REPO / "tests" / "tools-requirements.txt")
+                                             .read_bytes())  # up to date: nothing installed
+    proc = subprocess.run(["bash", str(REPO / "tests" / "run.sh"), "--", "-s", "tests-3.13",
+                           "--", "-k", "x"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KERASUP_TOOLS_DIR": str(tools)})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert log.read_text().splitlines() == ["-s lint", "-s lock -- --check",
+                                            "-s tests-3.13 -- -k x"]
+    assert "failed: lint" in proc.stdout
+    usage = subprocess.run(["bash", str(REPO / "tests" / "run.sh"), "--help"],
+                           capture_output=True, text=True, timeout=60).stdout
+    assert "replace `-s tests`" in usage and "after a second --" in usage
