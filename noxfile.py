@@ -157,9 +157,10 @@ def tests(session: nox.Session) -> None:
     prefix = os.environ.get("KERASUP_TEST_ENV") or str(
         _locked_cpu_env(session, keras_home=NOXDIR / "test-keras-home"))
     markers = MARKERS_DEFAULT if session.python == DEFAULT_PYTHON else MARKERS_OTHER
-    # loadgroup: tests/conftest.py keeps a module together where it shares a fixture.
-    # `-- ARGS` come last, so `-- -n 0` or `-- -m slow` override these.
-    session.run("pytest", "-n", "auto", "--dist", "loadgroup", "--durations=15",
+    # loadfile: a module's tests share one worker, so its module fixtures are built once
+    # (tests/conftest.py says why not loadgroup). xdist sends the modules with the most tests
+    # first. `-- ARGS` come last, so `-- -n 0` or `-- -m slow` override these.
+    session.run("pytest", "-n", "auto", "--dist", "loadfile", "--durations=15",
                 "-m", markers, *session.posargs,
                 env={"KERASUP_TEST_ENV": prefix,
                      "KERASUP_TEST_SETUP_TOOLS": os.environ.get("KERASUP_TEST_SETUP_TOOLS",

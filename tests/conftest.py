@@ -8,6 +8,12 @@ session fixture runs once per worker, so the workers take the prebuilt environme
 variable rather than building their own. Without the variable (plain ``pytest``), ``cpu_env``
 runs the installer itself into ``.cache/test-envs``, under a file lock so parallel workers
 build it once.
+
+The sessions run pytest-xdist with ``--dist loadfile``: each module's tests run on one worker,
+in file order, so a module-scoped fixture (an installer run, a training run) is built once and
+order-dependent module tests keep their order. (``--dist loadgroup`` with ``xdist_group``
+marks would split modules finer, but pytest-xdist 3.8 renames ``item._nodeid``, which
+pytest 9.2's nodes no longer read, so its groups are silently ignored.)
 """
 
 from __future__ import annotations
@@ -37,10 +43,7 @@ TEST_ENV_VAR = "KERASUP_TEST_ENV"
 # Where cpu_env builds one when TEST_ENV_VAR is unset (one per Python; the installer's own
 # install record keeps it in step with the lock).
 TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" / "test-envs"))
-# Session fixtures that a worker must not build while another builds them too: the setup
-# tests' tools venv (tests/setup/conftest.py) is made with `python -m venv --clear`, unless
-# it is already there (the noxfile's installer run provisions it and names it here).
-SETUP_TOOLS_VAR = "KERASUP_TEST_SETUP_TOOLS"
+
 
 
 def uv_bin() -> str:
@@ -179,53 +182,3 @@ def mnist_t10k() -> Path:
     if not (MNIST_T10K / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST digits not found at {MNIST_T10K}")
     return MNIST_T10K
-
-
-def _provisioned(name: str) -> bool:
-    """True when the session fixture `name` only finds what was built before pytest started."""
-    if name != "setup_tools":
-        return True
-    tools = os.environ.get(SETUP_TOOLS_VAR)
-    return bool(tools) and (Path(tools) / "bin" / "uv").is_file()
-
-
-def _needs_its_module(item: pytest.Item) -> bool:
-    """True when the test shares a fixture that must be built once with its module's tests.
-
-    Module/class/package fixtures are rebuilt on every worker that runs one of their tests
-    (and some modules' tests depend on their order); a session fixture is built once per
-    worker anyway, so it only counts when building it twice at once is unsafe.
-    """
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    for name in item.fixturenames:
-        defs = info.name2fixturedefs.get(name)
-        if not defs:
-            continue
-        scope = defs[-1].scope
-        if scope in ("module", "class", "package") or (
-                scope == "session" and not _provisioned(name)):
-            return True
-    return False
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist (`-n`, `--dist loadgroup`): keep expensive fixtures once, slow work first.
-
-    A test that shares a module fixture (see _needs_its_module) runs on the same worker as
-    the rest of its module, so that fixture is built once and order-dependent module tests
-    (the installer's end-to-end runs) keep their order; every other test is scheduled on
-    its own. Modules holding `slow` tests are sent first, so that the long ones
-    do not start last while the other worker idles.
-    """
-    if not hasattr(config, "workerinput"):  # not an xdist worker: leave the order alone
-        return
-    slow_modules = set()
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        if item.get_closest_marker("slow"):
-            slow_modules.add(module)
-        if _needs_its_module(item):
-            item.add_marker(pytest.mark.xdist_group(module))
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_modules)
