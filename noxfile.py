@@ -3,13 +3,15 @@
 # Interpreters: sessions use Pythons already on the machine and never download one
 # (UV_PYTHON_DOWNLOADS=never, nox's download_python="never"). nox looks interpreters up on
 # PATH and pyenv keeps them elsewhere, so the newest pyenv install of each version in
-# PYTHONS is appended to PATH when present ($PYENV_ROOT, else `pyenv root`, else ~/.pyenv),
-# as tests/run.sh does. A missing interpreter skips its session locally and fails it in CI
-# (nox's own default: --error-on-missing-interpreters whenever $CI is set).
+# PYTHONS is appended to PATH when present ($PYENV_ROOT, else `pyenv root`, else ~/.pyenv);
+# this is the one place that looks for them. A missing interpreter skips its session
+# locally and fails it in CI (nox's own default: --error-on-missing-interpreters when $CI).
 #
 # Tooling comes from uv.lock (`uv sync --locked --group ...` into each session's venv). The
-# TensorFlow sessions (verify, examples, bench) share one environment made from the CPU lock
-# at .nox/verify-env, built by setup/bootstrap.py as users' environments are.
+# TensorFlow sessions (tests, verify, examples, bench) use one environment per Python made
+# from the CPU lock by setup/bootstrap.py, as users' environments are: .nox/verify-env for
+# DEFAULT_PYTHON, .nox/verify-env-X.Y for the others. The installer's install record makes
+# building it again a quick no-op. The tests get it through KERASUP_TEST_ENV (tests/conftest.py).
 
 from __future__ import annotations
 
@@ -17,22 +19,27 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
 
 REPO = Path(__file__).resolve().parent
-# The one place that names the supported Pythons (tests run on each).
-PYTHONS = ("3.11", "3.12", "3.13")
-# The Python of envs/cpu/environment.yml, for the single-environment sessions; pick another
-# with `nox -s verify -P 3.13` (--force-python).
-DEFAULT_PYTHON = "3.12"
-CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
-VERIFY_ENV = REPO / ".nox" / "verify-env"
+sys.path.insert(0, str(REPO))  # the contract layer names the Pythons (standard library only)
+from envs.contract.facts import DEFAULT_PYTHON, PYTHONS  # noqa: E402
+
+NOXDIR = REPO / ".nox"
+VERIFY_ENV = NOXDIR / "verify-env"
+# The pinned uv the installer runs with; the setup tests share it (tests/setup/setup_helpers).
+SETUP_TOOLS = NOXDIR / "setup-tools"
 MNIST_T10K = Path(os.environ.get("KERASUP_MNIST_T10K", REPO.parent / "shared" / "data"
                                  / "mnist-t10k"))
 OUT = REPO / "out"
 EXAMPLE_BAR = 0.935  # test accuracy on the t10k split (8,000 train / 2,000 test)
+# pytest markers per session: DEFAULT_PYTHON runs everything; the other Pythons run what can
+# differ between Pythons (the fast tests) and the proof that the universal lock installs there.
+MARKERS_DEFAULT = "not gpu"
+MARKERS_OTHER = "not gpu and (not slow or lockinstall)"
 
 nox.needs_version = ">=2025.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -120,24 +127,44 @@ def _env_python(prefix: Path) -> Path:
     return prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _locked_cpu_env(session: nox.Session) -> Path:
-    """The CPU lock installed at .nox/verify-env for the session's Python; its interpreter.
+def _locked_cpu_env(session: nox.Session, keras_home: Path | None = None) -> Path:
+    """The CPU lock installed for the session's Python by setup/bootstrap.py; its prefix.
 
-    setup/bootstrap.py builds it, the same way users get theirs; its install record makes a
-    second call a quick no-op when nothing changed.
+    A second call is a quick no-op when nothing changed (the installer's install record).
+    `keras_home`: where the installer writes keras.json (default: the user's, as for users).
     """
+    python = _session_python(session)
+    minor = session.run(python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])",
+                        silent=True, external=True)
+    minor = str(minor).strip().splitlines()[-1]
+    prefix = VERIFY_ENV if minor == DEFAULT_PYTHON else NOXDIR / f"verify-env-{minor}"
+    env = {"KERASUP_BOOTSTRAP_TOOLS": os.environ.get("KERASUP_BOOTSTRAP_TOOLS",
+                                                     str(SETUP_TOOLS))}
+    if keras_home is not None:
+        env["KERAS_HOME"] = str(keras_home)
     session.run("python", str(REPO / "setup" / "bootstrap.py"), "--variant", "cpu",
-                "--prefix", str(VERIFY_ENV), "--python-exe", _session_python(session),
-                "--no-verify", "--yes")
-    return _env_python(VERIFY_ENV)
+                "--prefix", str(prefix), "--python-exe", python, "--no-verify", "--yes",
+                env=env)
+    return prefix
 
 
 @nox.session(python=list(PYTHONS))
 def tests(session: nox.Session) -> None:
-    """Run the pytest suite (slow TensorFlow tests included) with the locked test deps."""
+    """Pytest in parallel: all tests on the default Python, fast and lockinstall on the rest."""
     # The 'tools' group (nox itself) lets the suite check this noxfile with `nox -l`.
     _install_group(session, "test", "tools")
-    session.run("pytest", *session.posargs)
+    # Built once here and handed to every xdist worker (a session fixture runs per worker).
+    prefix = os.environ.get("KERASUP_TEST_ENV") or str(
+        _locked_cpu_env(session, keras_home=NOXDIR / "test-keras-home"))
+    markers = MARKERS_DEFAULT if session.python == DEFAULT_PYTHON else MARKERS_OTHER
+    # loadfile: a module's tests share one worker, so its module fixtures are built once
+    # (tests/conftest.py says why not loadgroup). xdist sends the modules with the most tests
+    # first. `-- ARGS` come last, so `-- -n 0` or `-- -m slow` override these.
+    session.run("pytest", "-n", "auto", "--dist", "loadfile", "--durations=15",
+                "-m", markers, *session.posargs,
+                env={"KERASUP_TEST_ENV": prefix,
+                     "KERASUP_TEST_SETUP_TOOLS": os.environ.get("KERASUP_TEST_SETUP_TOOLS",
+                                                                str(SETUP_TOOLS))})
 
 
 @nox.session
@@ -169,14 +196,14 @@ def lock(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def verify(session: nox.Session) -> None:
     """Build the CPU lock at .nox/verify-env (setup/bootstrap.py) and run python -m verify."""
-    python = _locked_cpu_env(session)
+    python = _env_python(_locked_cpu_env(session))
     session.run(str(python), "-m", "verify", *session.posargs, external=True)
 
 
 @nox.session(python=DEFAULT_PYTHON)
 def examples(session: nox.Session) -> None:
     """Run examples/mnist_dense.py and its notebook on the real t10k digits in the CPU env."""
-    python = _locked_cpu_env(session)
+    python = _env_python(_locked_cpu_env(session))
     out = OUT / "examples"
     data = ["--data", str(MNIST_T10K)] if MNIST_T10K.is_dir() else []
     if not data:
@@ -199,7 +226,7 @@ def examples(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
     """Time verify, the smoke model vs the matmul floor, and uv vs pip env creation."""
-    python = _locked_cpu_env(session)
+    python = _env_python(_locked_cpu_env(session))
     uv = _uv()
     args = ["--json", str(OUT / "bench" / "bench.json")]
     if uv:

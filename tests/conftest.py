@@ -1,18 +1,35 @@
-"""Fixtures shared by every test area: the repository layout and a real locked CPU environment."""
+"""Fixtures shared by every test area: the repository layout and a real locked CPU environment.
+
+The CPU environment is built ONCE per test run, by the installer itself
+(``setup/bootstrap.py``), and handed to the tests the way a CI job hands a built image to its
+tests: ``nox -s tests`` builds it (or finds it up to date: the installer's install record makes
+a re-run a quick no-op) and exports its prefix as ``KERASUP_TEST_ENV``. Under pytest-xdist a
+session fixture runs once per worker, so the workers take the prebuilt environment from that
+variable rather than building their own. Without the variable (plain ``pytest``), ``cpu_env``
+runs the installer itself into ``.cache/test-envs``, under a file lock so parallel workers
+build it once.
+
+The sessions run pytest-xdist with ``--dist loadfile``: each module's tests run on one worker,
+in file order, so a module-scoped fixture (an installer run, a training run) is built once and
+order-dependent module tests keep their order. (``--dist loadgroup`` with ``xdist_group``
+marks would split modules finer, but pytest-xdist 3.8 renames ``item._nodeid``, which
+pytest 9.2's nodes no longer read, so its groups are silently ignored.)
+"""
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from envs.contract.layout import Layout
 from envs.lock.errors import LockError
 from envs.lock.pip_lock import uv_bin as lock_uv_bin
 
@@ -20,8 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 MNIST_T10K = SHARED / "data" / "mnist-t10k"
 CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
-# Test environments are cached between runs, keyed by Python version and lock contents.
+BOOTSTRAP = REPO / "setup" / "bootstrap.py"
+# The prebuilt CPU environment (a prefix made by setup/bootstrap.py), set by the noxfile.
+TEST_ENV_VAR = "KERASUP_TEST_ENV"
+# Where cpu_env builds one when TEST_ENV_VAR is unset (one per Python; the installer's own
+# install record keeps it in step with the lock).
 TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" / "test-envs"))
+
 
 
 def uv_bin() -> str:
@@ -56,36 +78,102 @@ class LockedEnv:
         )
 
 
+def base_python() -> str:
+    """The interpreter behind the running one (outside any venv): what environments use."""
+    return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def venv_python_version(prefix: Path) -> str | None:
+    """X.Y of the venv at `prefix`, from its pyvenv.cfg (uv writes version_info, venv version)."""
+    try:
+        lines = (prefix / "pyvenv.cfg").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() in ("version_info", "version"):
+            return ".".join(value.strip().split(".")[:2])
+    return None
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (POSIX; elsewhere no lock: run without xdist there)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def install_cpu_env(prefix: Path, python: str = "", timeout: float = 1800) -> LockedEnv:
+    """Install the CPU lock at `prefix` with the installer, as users do; a no-op if up to date.
+
+    keras.json goes to a KERAS_HOME beside the prefix, so building never touches the user's.
+    """
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never",
+           "KERAS_HOME": str(prefix.parent / f"{prefix.name}.keras-home")}
+    cmd = [sys.executable, str(BOOTSTRAP), "--variant", "cpu", "--prefix", str(prefix),
+           "--python-exe", python or base_python(), "--no-verify", "--yes"]
+    with _file_lock(prefix.parent / f".{prefix.name}.lock"):
+        proc = subprocess.run(cmd, env=env, text=True, capture_output=True, timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f"setup/bootstrap.py could not build {prefix} (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}", pytrace=False)
+    return LockedEnv(prefix)
+
+
 def build_locked_env(prefix: Path, lock: Path, python: str = sys.executable) -> LockedEnv:
-    """Create `prefix` from a hashed pip lock with uv, atomically (build aside, then rename)."""
-    tmp = prefix.with_name(prefix.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    """A private, damageable copy of a lock's environment at `prefix` (tests then break it).
+
+    Not a second installer: the installer's build is proven by `cpu_env`, which
+    setup/bootstrap.py makes. This is a cheap clone for tests that uninstall or rewrite
+    things: `uv venv` + `uv pip sync` of the same hashed lock, which uv links from its warm
+    cache in a second or two (a hardlink copy of the shared env would share files with it,
+    and a test that edits one in place would damage every other test's environment). Like
+    the installer, it puts the toolkit on the env's path with kerasup.pth.
+    """
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run([uv_bin(), "venv", "--quiet", "--relocatable", "--python", python, str(tmp)],
+    subprocess.run([uv_bin(), "venv", "--quiet", "--clear", "--python", python, str(prefix)],
                    check=True, env=env)
-    locked = LockedEnv(tmp)
+    locked = LockedEnv(prefix)
     subprocess.run([uv_bin(), "pip", "sync", "--quiet", "--require-hashes", "--python",
                     str(locked.python), str(lock)], check=True, env=env)
-    # Make the toolkit importable (`python -m verify`) the way setup/bootstrap.py does.
-    purelib = subprocess.run(
-        [str(locked.python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True).stdout.strip()
+    purelib = locked.run("-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                         check=True).stdout.strip()
     (Path(purelib) / "kerasup.pth").write_text(f"{REPO}\n")
-    shutil.rmtree(prefix, ignore_errors=True)
-    tmp.rename(prefix)
-    return LockedEnv(prefix)
+    return locked
+
+
+def _prebuilt_env(value: str) -> LockedEnv:
+    """The environment named by KERASUP_TEST_ENV, checked: installer-made, this Python."""
+    locked = LockedEnv(Path(value).resolve())
+    here = sysconfig.get_python_version()
+    if not locked.python.exists() or not Layout(locked.prefix).install_record.is_file():
+        pytest.fail(f"{TEST_ENV_VAR}={value} is not an environment setup/bootstrap.py made; "
+                    f"unset it or build it: python setup/bootstrap.py --variant cpu --prefix "
+                    f"{value} --no-verify", pytrace=False)
+    if venv_python_version(locked.prefix) != here:
+        pytest.fail(f"{TEST_ENV_VAR}={value} holds Python {venv_python_version(locked.prefix)} "
+                    f"but the tests run on {here}: point it at a {here} environment",
+                    pytrace=False)
+    return locked
 
 
 @pytest.fixture(scope="session")
 def cpu_env() -> LockedEnv:
-    """The CPU lock installed for the running Python, built once and cached across runs."""
-    digest = hashlib.sha256(CPU_LOCK.read_bytes()).hexdigest()[:12]
-    tag = f"cpu-py{sysconfig.get_python_version()}-{digest}"
-    prefix = TEST_ENV_CACHE / tag
-    if not (prefix / "pyvenv.cfg").is_file():
-        TEST_ENV_CACHE.mkdir(parents=True, exist_ok=True)
-        build_locked_env(prefix, CPU_LOCK)
-    return LockedEnv(prefix)
+    """The CPU lock installed by setup/bootstrap.py for the running Python (built once)."""
+    prebuilt = os.environ.get(TEST_ENV_VAR)
+    if prebuilt:
+        return _prebuilt_env(prebuilt)
+    return install_cpu_env(TEST_ENV_CACHE / f"cpu-py{sysconfig.get_python_version()}")
 
 
 @pytest.fixture(scope="session")

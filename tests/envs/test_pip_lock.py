@@ -174,6 +174,7 @@ def test_unresolvable_spec_is_a_one_line_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.lockinstall
 def test_cpu_lock_runs_tensorflow_and_keras(cpu_env):
     """The CPU lock for this Python, installed with --require-hashes (the cpu_env fixture)."""
     code = ("import tensorflow as tf, keras; "
