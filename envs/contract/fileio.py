@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; the installer runs on 3.10)
+_UTC = dt.timezone.utc  # datetime.UTC is 3.11+; the installer runs on 3.10
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
