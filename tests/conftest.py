@@ -32,6 +32,7 @@ import pytest
 from envs.contract.layout import Layout
 from envs.lock.errors import LockError
 from envs.lock.pip_lock import uv_bin as lock_uv_bin
+from setup.installer.configure import write_site_hook
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -138,7 +139,7 @@ def build_locked_env(prefix: Path, lock: Path, python: str = sys.executable) -> 
     things: `uv venv` + `uv pip sync` of the same hashed lock, which uv links from its warm
     cache in a second or two (a hardlink copy of the shared env would share files with it,
     and a test that edits one in place would damage every other test's environment). Like
-    the installer, it puts the toolkit on the env's path with kerasup.pth.
+    the installer, it exposes only the toolkit's runtime packages (its site hook).
     """
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run([uv_bin(), "venv", "--quiet", "--clear", "--python", python, str(prefix)],
@@ -148,7 +149,7 @@ def build_locked_env(prefix: Path, lock: Path, python: str = sys.executable) -> 
                     str(locked.python), str(lock)], check=True, env=env)
     purelib = locked.run("-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                          check=True).stdout.strip()
-    (Path(purelib) / "kerasup.pth").write_text(f"{REPO}\n")
+    write_site_hook(Path(purelib), REPO)  # the installer's own site hook
     return locked
 
 
