@@ -10,14 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
 
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.check import BundleRefused, check_bundle
 from setup.installer.bundle.lockread import read_pylock
+from setup.installer.bundle.markers import target_environment
 from setup.installer.bundle.manifest import BUILDING_MARKER, MANIFEST, SCHEMA, read_manifest
 from setup.installer.bundle.select import select_wheels, wheel_fits
 
-from .conftest import LINUX, MNIST, REPO, WHEEL_CACHE, WIN, link_copy, replace_file
+from .conftest import (
+    LINUX, MNIST, REPO, WHEEL_CACHE, WIN, link_copy, python_for, replace_file)
 
 pytestmark = pytest.mark.network  # the first run downloads the wheels
 
@@ -26,6 +29,13 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "setup.installer.bundle", *map(str, args)],
                           capture_output=True, text=True, env=env, check=False, cwd=REPO)
+
+
+def _install(bundle: Path, prefix: Path) -> subprocess.CompletedProcess[str]:
+    python = python_for("3.12")
+    if python is None:
+        pytest.skip("needs a CPython 3.12 interpreter")
+    return _cli("install", bundle, "--prefix", prefix, "--python-exe", python)
 
 
 def test_linux_bundle_contents(linux_bundle):
@@ -76,9 +86,12 @@ def test_refuses_a_foreign_directory(tmp_path):
 def test_win_bundle_has_a_windows_wheel_for_everything(win_bundle):
     manifest = win_bundle.manifest
     packages = read_pylock(REPO / "envs/cpu/pylock.toml")
-    wheels = select_wheels(packages, [WIN])
-    names = {w.name for w in wheels}
-    assert "tensorflow" in names and "keras" in names
+    env = target_environment("win-64", "3.12")
+    needed = {p.name for p in packages if p.marker is None or Marker(p.marker).evaluate(env)}
+    carried = {w.name for w in select_wheels(packages, [WIN])
+               if f"wheels/{w.filename}" in manifest.files}
+    assert needed == carried and "keras" in needed
+    assert {"tensorflow", "tensorflow-cpu"} & needed
     for rel in manifest.files:
         if rel.startswith(("wheels/", "uv/")):
             name = rel.split("/", 1)[1]
@@ -136,14 +149,14 @@ def test_bad_bundle_is_refused_naming_the_file(linux_bundle, tmp_path, damage):
         check_bundle(root, "linux-64", "3.12")
     assert refused.value.path == rel and refused.value.code == 2
     prefix = tmp_path / "env"
-    result = _cli("install", root, "--prefix", prefix)
+    result = _install(root, prefix)
     assert result.returncode == 2, result.stderr
     assert rel in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not prefix.exists() and not prefix.with_name("env.partial").exists()
 
 
 def test_bundle_for_another_platform_says_which_to_build(win_bundle, tmp_path):
-    result = _cli("install", win_bundle.directory, "--prefix", tmp_path / "env")
+    result = _install(win_bundle.directory, tmp_path / "env")
     assert result.returncode == 2
     assert "--platform linux-64 --python" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "env").exists()
@@ -156,7 +169,7 @@ def test_truncated_archive_is_one_line(linux_bundle, tmp_path, cut):
     short = tmp_path / archive.name
     with archive.open("rb") as src, short.open("wb") as dst:
         dst.write(src.read(int(archive.stat().st_size * cut)))
-    result = _cli("install", short, "--prefix", tmp_path / "env")
+    result = _install(short, tmp_path / "env")
     assert result.returncode == 2, result.stderr
     assert "truncated or damaged" in result.stderr or "MANIFEST.json" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "env").exists()
