@@ -128,7 +128,7 @@ class _NoProxyHandler(urllib.request.ProxyHandler):
         super().__init__(proxies)
         self.no_proxy = [h.strip().lstrip(".").lower() for h in no_proxy.split(",") if h.strip()]
 
-    def proxy_open(self, req: urllib.request.Request, proxy: str, type: str):  # noqa: A002
+    def proxy_open(self, req: urllib.request.Request, proxy: str, type: str):
         host = (req.host or "").rsplit(":", 1)[0].lower()
         if "*" in self.no_proxy or any(host == h or host.endswith("." + h)
                                         for h in self.no_proxy):
@@ -164,7 +164,7 @@ def _classify(exc: BaseException, url: str, s: NetSettings) -> tuple[str, str]:
                     "mirror")
         return (f"the index {s.index_url} answered HTTP {exc.code} for {url}",
                 "check that --index-url names a PEP 503 simple index (it usually ends in /simple)")
-    if isinstance(reason, ssl.SSLCertVerificationError) or isinstance(reason, ssl.SSLError):
+    if isinstance(reason, ssl.SSLError):
         detail = getattr(reason, "verify_message", None) or type(reason).__name__
         return (f"TLS verification failed for {s.index_url} ({detail}; CA in use: "
                 f"{s.ca_file or 'default certificates'})",

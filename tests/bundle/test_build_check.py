@@ -15,12 +15,11 @@ from packaging.markers import Marker
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.check import BundleRefused, check_bundle
 from setup.installer.bundle.lockread import read_pylock
-from setup.installer.bundle.markers import target_environment
 from setup.installer.bundle.manifest import BUILDING_MARKER, MANIFEST, SCHEMA, read_manifest
+from setup.installer.bundle.markers import target_environment
 from setup.installer.bundle.select import select_wheels, wheel_fits
 
-from .conftest import (
-    LINUX, MNIST, REPO, WHEEL_CACHE, WIN, link_copy, python_for, replace_file)
+from .conftest import LINUX, MNIST, REPO, WHEEL_CACHE, WIN, link_copy, python_for, replace_file
 
 pytestmark = pytest.mark.network  # the first run downloads the wheels
 

@@ -73,7 +73,7 @@ def write_archive(root: Path, dest: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             (_write_tar if kind == "tar.gz" else _write_zip)(root, fh, root.name)
-        os.replace(tmp, dest)
+        Path(tmp).replace(dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

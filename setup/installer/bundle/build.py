@@ -29,8 +29,16 @@ from setup.installer.bundle.archive import archive_kind, write_archive
 from setup.installer.bundle.fetch import fetch_all, file_sha256
 from setup.installer.bundle.lockread import LockedWheel, read_pylock
 from setup.installer.bundle.manifest import (
-    BUILDING_MARKER, DATA_DIR, MANIFEST, TOOLKIT_DIR, UV_DIR, WHEELS_DIR, FileEntry, Manifest,
-    list_files)
+    BUILDING_MARKER,
+    DATA_DIR,
+    MANIFEST,
+    TOOLKIT_DIR,
+    UV_DIR,
+    WHEELS_DIR,
+    FileEntry,
+    Manifest,
+    list_files,
+)
 from setup.installer.bundle.select import Target, select_wheels
 from setup.installer.bundle.uvwheel import uv_wheel
 
@@ -152,7 +160,7 @@ def _place(src: Path, dest: Path, sha256: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    tmp.replace(dest)
 
 
 def _place_wheels(wheels: Sequence[LockedWheel], sub: str, out: Path, req: BundleRequest,

@@ -23,7 +23,7 @@ from envs.contract.errors import CannotProceed, UsageError
 from setup.installer.bundle.lockread import LockedWheel
 from setup.installer.netcheck import net_settings, opener, probe_index
 
-__all__ = ["file_sha256", "fetch_all", "fetch_wheel", "index_file_url"]
+__all__ = ["fetch_all", "fetch_wheel", "file_sha256", "index_file_url"]
 
 _CHUNK = 1 << 20
 _TRIES = 3
@@ -113,7 +113,7 @@ def fetch_wheel(wheel: LockedWheel, cache: Path, environ: Mapping[str, str] | No
     for _ in range(_TRIES):
         try:
             url = index_file_url(index_url, wheel, env) if index_url else wheel.url
-            os.replace(_download(url, wheel, target.parent, env), target)
+            _download(url, wheel, target.parent, env).replace(target)
             return target
         except (urllib.error.URLError, OSError) as exc:
             last = exc

@@ -5,7 +5,6 @@ invocation). Standard library only.
 
 from __future__ import annotations
 
-import os
 import stat
 import zipfile
 from collections.abc import Mapping
@@ -67,5 +66,5 @@ def bundle_uv(bundle_dir: Path, manifest: Manifest, platform: str, dest: Path) -
         tmp = target.with_name(exe + ".part")
         tmp.write_bytes(wheel.read(member))
     tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(tmp, target)
+    tmp.replace(target)
     return target

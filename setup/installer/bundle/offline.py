@@ -21,7 +21,11 @@ from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
 from setup.installer.bundle.check import check_bundle, open_bundle
 from setup.installer.bundle.install import (
-    bundle_env, bundle_sync_command, bundle_uv, bundle_venv_command)
+    bundle_env,
+    bundle_sync_command,
+    bundle_uv,
+    bundle_venv_command,
+)
 from setup.installer.bundle.manifest import TOOLKIT_DIR, Manifest
 
 __all__ = ["OfflineInstall", "install_from_bundle", "python_minor"]
@@ -95,6 +99,6 @@ def install_from_bundle(bundle: Path, prefix: Path, python: Path | str = sys.exe
             f"{Layout(prefix).share / 'toolkit'}\n", encoding="utf-8")
         if prefix.exists():
             prefix.rmdir()
-        os.replace(partial, prefix)
+        partial.replace(prefix)
     seconds["total"] = time.monotonic() - start
     return OfflineInstall(prefix, manifest, Layout(prefix).share / "toolkit", seconds)
