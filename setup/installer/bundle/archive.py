@@ -73,6 +73,9 @@ def write_archive(root: Path, dest: Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             (_write_tar if kind == "tar.gz" else _write_zip)(root, fh, root.name)
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)  # mkstemp made it private; an archive is to share
         Path(tmp).replace(dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envs.contract.errors import UsageError
+from envs.contract.facts import PYTHONS
 from setup.installer.bundle.archive import archive_kind, extract
 from setup.installer.bundle.fetch import file_sha256
 from setup.installer.bundle.manifest import Manifest, list_files, read_manifest
@@ -68,6 +69,12 @@ def _check_listing(bundle: Path, manifest: Manifest) -> None:
 def _check_target(manifest: Manifest, platform: str, python: str) -> None:
     if (platform, python) in manifest.targets:
         return
+    if python not in PYTHONS:
+        raise BundleRefused(
+            f"Python {python} cannot run this environment (bundles are for Python "
+            f"{', '.join(PYTHONS)}; this one for {manifest.target_labels()})",
+            "install Python " + " or ".join(sorted({py for _, py in manifest.targets}))
+            + " from the OS (the bundle's README.txt has the command) and run again")
     raise BundleRefused(
         f"this bundle is for {manifest.target_labels()}, not this machine ({platform} with "
         f"Python {python})",
