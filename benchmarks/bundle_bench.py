@@ -20,11 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from setup.installer.bundle.build import BundleRequest, make_bundle  # noqa: E402
-from setup.installer.bundle.install import (  # noqa: E402
-    bundle_env, bundle_sync_command, bundle_uv, bundle_venv_command)
-from setup.installer.bundle.offline import install_from_bundle  # noqa: E402
-from setup.installer.bundle.select import Target  # noqa: E402
+from setup.installer.bundle.build import BundleRequest, make_bundle
+from setup.installer.bundle.install import (
+    bundle_env,
+    bundle_sync_command,
+    bundle_uv,
+    bundle_venv_command,
+)
+from setup.installer.bundle.offline import install_from_bundle
+from setup.installer.bundle.select import Target
 
 
 def _size(path: Path) -> int:
