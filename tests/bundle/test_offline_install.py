@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from envs.contract import record
 from setup.installer.bundle.install import bundle_env, bundle_sync_command, bundle_uv
 from setup.installer.bundle.manifest import read_manifest
 
@@ -52,6 +53,13 @@ def test_offline_install_then_verify(linux_bundle, tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert Path(report["toolkit"], "verify").is_dir()
+    installed, error = record.read(prefix)
+    assert error is None and installed is not None and installed.method == "uv"
+    assert installed.source.startswith(f"bundle:{linux_bundle.archive}")
+    assert installed.python == "3.12" and installed.variant == "cpu"
+    # Built aside and moved: entry points must still run from the final prefix.
+    assert subprocess.run([str(prefix / "bin" / "pytest"), "--version"], capture_output=True,
+                          check=False).returncode == 0
     verify = ["unshare", "-n", str(prefix / "bin" / "python"), "-m", "verify",
               "--data", str(linux_bundle.directory / "mnist"), "--json",
               str(tmp_path / "verify.json")]

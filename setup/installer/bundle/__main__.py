@@ -13,7 +13,7 @@ from pathlib import Path
 from envs.contract.errors import ExitCode, KerasupError
 from envs.contract.facts import DEFAULT_PYTHON, VARIANTS
 from envs.contract.platforms import current_platform
-from setup.installer.bundle.build import BundleRequest, make_bundle
+from setup.installer.bundle.build import BundleRequest, default_data, make_bundle
 from setup.installer.bundle.check import check_bundle, open_bundle
 from setup.installer.bundle.offline import install_from_bundle, python_minor
 from setup.installer.bundle.select import BUNDLE_PLATFORMS, parse_target
@@ -45,7 +45,7 @@ def _make(args: argparse.Namespace) -> dict[str, object]:
     targets = tuple(parse_target(p, py) for p in args.platform or [current_platform()]
                     for py in args.python or [DEFAULT_PYTHON])
     result = make_bundle(BundleRequest(out=args.out, targets=targets, variant=args.variant,
-                                       data=args.data, cache=args.cache,
+                                       data=args.data or default_data(), cache=args.cache,
                                        index_url=args.index_url),
                          progress=lambda name: print(f"kerasup: wheel {name}", file=sys.stderr))
     return {"bundle": str(result.directory), "archive": str(result.archive or ""),

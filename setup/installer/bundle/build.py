@@ -42,7 +42,7 @@ from setup.installer.bundle.manifest import (
 from setup.installer.bundle.select import Target, select_wheels
 from setup.installer.bundle.uvwheel import uv_wheel
 
-__all__ = ["BundleRequest", "BundleResult", "default_cache", "make_bundle"]
+__all__ = ["BundleRequest", "BundleResult", "default_cache", "default_data", "make_bundle"]
 
 _REPO = Path(__file__).resolve().parents[3]
 _SKIP_COPY = {".git", ".venv", ".devenv", ".nox", ".cache", "__pycache__", ".pytest_cache",
@@ -56,6 +56,15 @@ def default_cache(environ: Mapping[str, str] | None = None) -> Path:
         return Path(env["KERASUP_WHEEL_CACHE"])
     base = env.get("LOCALAPPDATA") if os.name == "nt" else env.get("XDG_CACHE_HOME")
     return Path(base or Path.home() / ".cache") / "kerasup" / "wheels"
+
+
+def default_data(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Keras' cached mnist.npz (KERAS_HOME, else ~/.keras) when there is one: what the bundle
+    carries when --data is not given."""
+    env = os.environ if environ is None else environ
+    home = Path(env["KERAS_HOME"]) if env.get("KERAS_HOME") else Path.home() / ".keras"
+    cached = home / "datasets" / "mnist.npz"
+    return cached if cached.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,18 @@ def _check_listing(bundle: Path, manifest: Manifest) -> None:
                             _REBUILD, odd[0])
 
 
+def _check_references(manifest: Manifest) -> None:
+    """The lock, uv wheels and data the manifest points at must be files it lists."""
+    refs = [manifest.lock, *manifest.uv.values()]
+    dangling = [r for r in refs if r not in manifest.files]
+    if manifest.data and not any(f == manifest.data or f.startswith(manifest.data + "/")
+                                 for f in manifest.files):
+        dangling.append(manifest.data)
+    if dangling:
+        raise BundleRefused(f"the manifest names {dangling[0]}, which it does not list",
+                            _REBUILD, dangling[0])
+
+
 def _check_target(manifest: Manifest, platform: str, python: str) -> None:
     if (platform, python) in manifest.targets:
         return
@@ -136,6 +148,7 @@ def check_bundle(bundle: Path, platform: str, python: str, expected_lock: Path |
     environment will have; ``expected_lock`` the checkout's lock when not run from the bundle.
     """
     manifest = read_manifest(bundle)
+    _check_references(manifest)
     _check_listing(bundle, manifest)
     _check_target(manifest, platform, python)
     _check_lock(bundle, manifest, expected_lock)

@@ -13,7 +13,8 @@ from pathlib import Path
 from envs.contract.errors import UsageError
 from setup.installer.bundle.manifest import WHEELS_DIR, Manifest
 
-__all__ = ["bundle_env", "bundle_sync_command", "bundle_uv", "bundle_venv_command"]
+__all__ = ["bundle_env", "bundle_source", "bundle_sync_command", "bundle_uv",
+           "bundle_venv_command"]
 
 # Variables that could point uv at an index, a config file or extra wheels: a bundle install
 # must see only the bundle.
@@ -34,8 +35,10 @@ def bundle_env(environ: Mapping[str, str], cache_dir: Path | None = None) -> dic
 
 
 def bundle_venv_command(uv: Path | str, prefix: Path, python: Path | str) -> list[str]:
-    """Create the environment at ``prefix`` for the interpreter ``python`` (no downloads)."""
-    return [str(uv), "venv", "--offline", "--no-config", "--python-preference", "only-system",
+    """Create the environment for the interpreter ``python`` (no downloads); relocatable, so
+    it can be built aside and moved to its prefix."""
+    return [str(uv), "venv", "--offline", "--no-config", "--relocatable",
+            "--python-preference", "only-system",
             "--python", str(python), str(prefix)]
 
 
@@ -68,3 +71,9 @@ def bundle_uv(bundle_dir: Path, manifest: Manifest, platform: str, dest: Path) -
     tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     tmp.replace(target)
     return target
+
+
+def bundle_source(bundle: Path, manifest: Manifest) -> str:
+    """The install record's ``source`` for an install from ``bundle``."""
+    return (f"bundle:{bundle.resolve()} (toolkit {manifest.toolkit_commit[:12]}, targets "
+            f"{manifest.target_labels()})")

@@ -1,7 +1,8 @@
-"""The offline install flow, end to end but without the installer's record and verify steps:
+"""The offline install flow, end to end but without the installer's verify step:
 open (extract) the bundle, check it, unpack its uv, create the environment aside, sync it
 from the bundle's wheels, copy the toolkit in, point kerasup.pth at it, and move the
-environment into place. Nothing is created before the checks pass.
+environment into place, then write the install record naming the bundle. Nothing is
+created before the checks pass.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from envs.contract import record
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
+from envs.contract.record import InstallRecord
 from setup.installer.bundle.check import check_bundle, open_bundle
 from setup.installer.bundle.install import (
     bundle_env,
+    bundle_source,
     bundle_sync_command,
     bundle_uv,
     bundle_venv_command,
@@ -93,12 +97,18 @@ def install_from_bundle(bundle: Path, prefix: Path, python: Path | str = sys.exe
         _run(bundle_sync_command(uv, root, root / manifest.lock, exe), uv_env,
              "install the bundle's wheels")
         seconds["uv"] = time.monotonic() - mark
-        toolkit = Layout(partial).share / "toolkit"
-        shutil.copytree(root / TOOLKIT_DIR, toolkit)
+        staged = Layout(partial).share / "toolkit"
+        shutil.copytree(root / TOOLKIT_DIR, staged)
         (_purelib(exe) / "kerasup.pth").write_text(
             f"{Layout(prefix).share / 'toolkit'}\n", encoding="utf-8")
         if prefix.exists():
             prefix.rmdir()
         partial.replace(prefix)
+    # The install record names the bundle; written last, as the installer does.
+    toolkit = Layout(prefix).share / "toolkit"
+    record.write(prefix, InstallRecord.for_lock(
+        variant=manifest.variant, python=minor, platform=current_platform(),
+        lock=toolkit / Path(manifest.lock).relative_to(TOOLKIT_DIR), method="uv",
+        toolkit_root=toolkit, source=bundle_source(bundle, manifest)))
     seconds["total"] = time.monotonic() - start
-    return OfflineInstall(prefix, manifest, Layout(prefix).share / "toolkit", seconds)
+    return OfflineInstall(prefix, manifest, toolkit, seconds)
