@@ -68,3 +68,16 @@ def test_stale_sbom_is_detected(tmp_path):
     assert sbom_is_fresh(variant_dir)
     (variant_dir / SBOM_FILE).unlink()
     assert not sbom_is_fresh(variant_dir)
+
+
+@pytest.mark.parametrize("variant", ["cpu", "gpu"])
+def test_sbom_validates_against_the_cyclonedx_15_schema(variant):
+    """The official schema, strictly (cyclonedx-python-lib ships it), and canonical purls."""
+    validation = pytest.importorskip("cyclonedx.validation.json")
+    schema = pytest.importorskip("cyclonedx.schema")
+    purl = pytest.importorskip("packageurl")
+    text = render_sbom(REPO / "envs" / variant)
+    error = validation.JsonStrictValidator(schema.SchemaVersion.V1_5).validate_str(text)
+    assert error is None, error
+    for comp in json.loads(text)["components"]:
+        assert purl.PackageURL.from_string(comp["purl"]).to_string() == comp["purl"]
