@@ -99,7 +99,9 @@ def render_sbom(variant_dir: Path) -> str:
     requirements_text = (variant_dir / "requirements.txt").read_text(encoding="utf-8")
     conda_text = (variant_dir / "conda-lock.yml").read_text(encoding="utf-8")
     pypi = _pypi_components(tomllib.loads(pylock_text))
-    conda = _conda_components(yaml.safe_load(conda_text))
+    # libyaml's loader when present: the conda lock is thousands of lines.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    conda = _conda_components(yaml.load(conda_text, Loader=loader))
     digest = hashlib.sha256("\0".join([pylock_text, conda_text]).encode()).hexdigest()
     variant = variant_dir.name
     doc = {
