@@ -100,8 +100,12 @@ def test_win_bundle_has_a_windows_wheel_for_everything(win_bundle):
     check_bundle(win_bundle.directory, "win-64", "3.12")
 
 
-def test_good_bundle_and_archive_pass(linux_bundle):
+def test_good_bundle_and_archive_pass(linux_bundle, tmp_path):
     assert check_bundle(linux_bundle.directory, "linux-64", "3.12").files
+    browsed = link_copy(linux_bundle.directory, tmp_path / "browsed")
+    (browsed / ".DS_Store").write_bytes(b"Finder")  # a file manager's litter is no tampering
+    (browsed / "wheels" / "Thumbs.db").write_bytes(b"Explorer")
+    assert check_bundle(browsed, "linux-64", "3.12").files
     result = _cli("check", linux_bundle.archive, "--platform", "linux-64", "--python", "3.12")
     assert result.returncode == 0, result.stderr
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from envs.contract.errors import UsageError
+from envs.contract.errors import CannotProceed, UsageError
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.fetch import fetch_wheel
 from setup.installer.bundle.install import bundle_uv
@@ -106,6 +106,19 @@ def test_probe_reports_settings_and_remedies(mirror, test_ca, tmp_path):
                "HTTPS_PROXY": f"http://127.0.0.1:{_free_port()}"}
     refused = probe_index(proxied, mirror, timeout=5)
     assert "proxy" in refused.problem and "HTTPS_PROXY" in refused.fix
+
+
+def test_no_proxy_bypasses_a_dead_proxy_and_downloads_need_the_ca(mirror, test_ca, tmp_path):
+    env = {**_env(tmp_path, test_ca["ca"]), "HTTPS_PROXY": f"http://127.0.0.1:{_free_port()}",
+           "NO_PROXY": "localhost,127.0.0.1"}
+    assert probe_index(env, mirror, timeout=5).ok
+    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+               if w.filename.startswith("six-"))
+    assert fetch_wheel(six, tmp_path / "cache", env, mirror).is_file()
+    with pytest.raises(CannotProceed) as failed:
+        fetch_wheel(six, tmp_path / "other-cache", _env(tmp_path, None), mirror)
+    assert failed.value.one_line().startswith("TLS verification failed")
+    assert "SSL_CERT_FILE" in failed.value.one_line()
 
 
 def test_index_settings_follow_uv_then_pip_variables():

@@ -51,8 +51,19 @@ def _names(paths: Sequence[str]) -> str:
     return f"{paths[0]}{more}"
 
 
+# What file managers leave on a USB stick by just browsing it; never read by the installer.
+_OS_LITTER = {".DS_Store", "Thumbs.db", "desktop.ini", ".Spotlight-V100", ".Trashes",
+              ".fseventsd", "System Volume Information", "$RECYCLE.BIN"}
+
+
+def _litter(rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(_OS_LITTER & set(parts)) or (parts[-1].startswith("._")
+                                              and not parts[-1].endswith(".whl"))
+
+
 def _check_listing(bundle: Path, manifest: Manifest) -> None:
-    present = list_files(bundle)
+    present = {rel: p for rel, p in list_files(bundle).items() if not _litter(rel)}
     missing = sorted(set(manifest.files) - set(present))
     if missing:
         raise BundleRefused(f"bundle {bundle} is missing {_names(missing)}", _REBUILD, missing[0])
