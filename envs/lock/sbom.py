@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from envs.lock._files import write_text_atomic
-from envs.lock.pip_lock import parse_requirements
+from envs.contract.fileio import write_atomic
+from envs.contract.piplock import parse_requirements
 
 __all__ = ["SBOM_FILE", "render_sbom", "sbom_is_fresh", "sbom_problems", "write_sbom"]
 
@@ -83,13 +83,12 @@ def _dependencies(requirements_text: str, pypi: list[dict[str, Any]]) -> list[di
     for comp in pypi:
         refs_by_name.setdefault(comp["name"], []).append(comp["bom-ref"])
     edges: dict[str, set[str]] = {ref: set() for comp in pypi for ref in [comp["bom-ref"]]}
-    for name, entries in parse_requirements(requirements_text, "requirements.txt").items():
-        for entry in entries:
-            child = _pypi_purl(name, entry.version)
-            for parent in entry.via:
-                for parent_ref in refs_by_name.get(parent, []):
-                    if child in edges:
-                        edges[parent_ref].add(child)
+    for entry in parse_requirements(requirements_text, "requirements.txt"):
+        child = _pypi_purl(entry.name, entry.version)
+        for parent in entry.via:
+            for parent_ref in refs_by_name.get(parent, []):
+                if child in edges:
+                    edges[parent_ref].add(child)
     return [{"ref": ref, "dependsOn": sorted(deps)} for ref, deps in sorted(edges.items())]
 
 
@@ -124,7 +123,7 @@ def render_sbom(variant_dir: Path) -> str:
 def write_sbom(variant_dir: Path) -> Path:
     """Render and write ``variant_dir``/sbom.cdx.json (atomically); returns its path."""
     path = variant_dir / SBOM_FILE
-    write_text_atomic(path, render_sbom(variant_dir))
+    write_atomic(path, render_sbom(variant_dir))
     return path
 
 

@@ -8,7 +8,9 @@ line that names the remedy. Standard library only, Python 3.10+.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import socket
 import ssl
 import urllib.error
@@ -21,6 +23,7 @@ __all__ = [
     "IndexProbe",
     "NetSettings",
     "index_args",
+    "masked",
     "net_settings",
     "probe_index",
     "ssl_context",
@@ -31,6 +34,11 @@ DEFAULT_INDEX = "https://pypi.org/simple"
 # First set wins: the installer's flag, then uv's own variables, then pip's.
 _INDEX_VARS = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")
 _PROBE_PROJECT = "uv"  # every install fetches uv first, so a mirror must serve it
+
+
+def masked(url: str | None) -> str | None:
+    """``url`` with any user:password hidden (for messages and reports)."""
+    return re.sub(r"//[^@/]+@", "//***@", url) if url else url
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,8 @@ class NetSettings:
     def describe(self) -> str:
         ca = self.ca_file or ("system trust store (UV_NATIVE_TLS)" if self.native_tls
                               else "default certificates")
-        return (f"index {self.index_url} (from {self.index_source}); proxy "
-                f"{self.proxy or 'none'}; CA {ca}")
+        return (f"index {masked(self.index_url)} (from {self.index_source}); proxy "
+                f"{masked(self.proxy) or 'none'}; CA {ca}")
 
 
 def _first(environ: Mapping[str, str], *names: str) -> tuple[str | None, str | None]:
@@ -152,7 +160,10 @@ class IndexProbe:
         return f"{self.problem} (fix: {self.fix})"
 
 
-def _classify(exc: BaseException, url: str, s: NetSettings) -> tuple[str, str]:
+def _classify(exc: BaseException, url: str, settings: NetSettings) -> tuple[str, str]:
+    s = dataclasses.replace(settings, index_url=masked(settings.index_url) or "",
+                            proxy=masked(settings.proxy))
+    url = masked(url) or ""
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(exc, urllib.error.HTTPError):
         if exc.code == 407:

@@ -133,6 +133,9 @@ def test_index_settings_follow_uv_then_pip_variables():
     assert index_args(None) == []
     assert ssl_env({"SSL_CERT_FILE": "/ca.pem"}, system_store=True) == {}
     assert ssl_env({}, system_store=True) == {"UV_NATIVE_TLS": "1"}
+    secret = net_settings({"HTTPS_PROXY": "http://bob:hunter2@proxy:3128"},
+                          "https://me:tok@mirror/simple")
+    assert "hunter2" not in secret.describe() and "tok@" not in secret.describe()
 
 
 @pytest.fixture(scope="module")

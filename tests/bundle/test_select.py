@@ -10,7 +10,8 @@ import pytest
 from packaging.markers import Marker
 from packaging.tags import parse_tag
 
-from setup.installer.bundle.lockread import parse_requirement_hashes, read_pylock
+from envs.contract.piplock import parse_requirements
+from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.markers import MarkerError, evaluate, target_environment
 from setup.installer.bundle.select import BUNDLE_PLATFORMS, Target, select_wheels, wheel_fits
 from setup.installer.bundle.uvwheel import UV_VERSION, uv_wheel
@@ -25,8 +26,11 @@ _PLATFORM_TAG = {"linux-64": "x86_64", "linux-aarch64": "aarch64", "osx-arm64": 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_pylock_agrees_with_requirements(variant):
     packages = read_pylock(REPO / "envs" / variant / "pylock.toml")
-    hashes = parse_requirement_hashes(
-        (REPO / "envs" / variant / "requirements.txt").read_text(encoding="utf-8"))
+    hashes: dict[tuple[str, str], set[str]] = {}
+    for req in parse_requirements(
+            (REPO / "envs" / variant / "requirements.txt").read_text(encoding="utf-8")):
+        hashes.setdefault((req.name, req.version), set()).update(
+            h.removeprefix("sha256:") for h in req.hashes)
     assert {(p.name, p.version) for p in packages} == set(hashes)
     for pkg in packages:
         assert pkg.wheels, pkg.name

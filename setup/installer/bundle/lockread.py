@@ -3,8 +3,8 @@
 ``pylock.toml`` is read for what only it has: every wheel's URL, size and sha256. uv writes it
 in a fixed shape (``[[packages]]`` tables with one-line keys and inline wheel tables), so a
 line reader for that shape is enough; anything else is refused with "regenerate the lock".
-``requirements.txt`` is read for its hashes, which is what ``uv pip sync --require-hashes``
-enforces: every pylock wheel must carry one of them, so the two files cannot disagree.
+``requirements.txt`` (what ``uv pip sync --require-hashes`` enforces) is read by the
+contract's reader, envs.contract.piplock; a test holds every pylock wheel to its hashes.
 """
 
 from __future__ import annotations
@@ -15,21 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envs.contract.errors import UsageError
+from envs.contract.piplock import canonical_name
 
-__all__ = ["LockedPackage", "LockedWheel", "canonical_name", "parse_pylock",
-           "parse_requirement_hashes", "read_pylock", "wheel_filename"]
+__all__ = ["LockedPackage", "LockedWheel", "parse_pylock", "read_pylock", "wheel_filename"]
 
 _KEY_STRING = re.compile(r'^(name|version|marker) = ("(?:[^"\\]|\\.)*")\s*$')
 _URL = re.compile(r'\burl = "([^"]+)"')
 _SIZE = re.compile(r"\bsize = (\d+)")
 _SHA = re.compile(r'\bsha256 = "([0-9a-f]{64})"')
-_REQ = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
-_HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
-
-
-def canonical_name(name: str) -> str:
-    """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def wheel_filename(url: str) -> str:
@@ -140,17 +133,3 @@ def read_pylock(path: Path) -> list[LockedPackage]:
         raise UsageError(f"cannot read {path}: {exc.strerror}",
                          "run from a kerasup checkout, or regenerate with `nox -s lock`") from None
     return parse_pylock(text, str(path))
-
-
-def parse_requirement_hashes(text: str) -> dict[tuple[str, str], set[str]]:
-    """(canonical name, version) -> the sha256 hashes a uv-exported requirements.txt allows."""
-    hashes: dict[tuple[str, str], set[str]] = {}
-    current: tuple[str, str] | None = None
-    for line in text.splitlines():
-        match = _REQ.match(line)
-        if match:
-            current = (canonical_name(match.group(1)), match.group(2))
-            hashes.setdefault(current, set())
-        if current is not None:
-            hashes[current].update(_HASH.findall(line))
-    return hashes
