@@ -28,7 +28,7 @@ from setup.installer.bundle.install import (
     bundle_venv_command,
 )
 from setup.installer.bundle.offline import install_from_bundle
-from setup.installer.bundle.select import Target
+from setup.installer.bundle.select import BundleTarget
 
 
 def _size(path: Path) -> int:
@@ -60,7 +60,7 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
-    target = Target("linux-64", "3.12")
+    target = BundleTarget("linux-64", "3.12")
     with tempfile.TemporaryDirectory(prefix="kerasup-bundle-bench-") as tmp_name:
         tmp = Path(tmp_name)
         cache = args.cache or tmp / "wheel-cache"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from setup.installer.bundle.build import BundleRequest, BundleResult, make_bundle
-from setup.installer.bundle.select import Target
+from setup.installer.bundle.select import BundleTarget
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST = REPO.parent / "shared" / "data" / "mnist-t10k"
@@ -20,8 +20,8 @@ if not MNIST.is_dir():
 # Downloads land here once (about 900 MB for linux-64 + win-64 on Python 3.12).
 WHEEL_CACHE = Path(os.environ.get("KERASUP_TEST_WHEEL_CACHE",
                                   Path.home() / ".cache" / "kerasup-test-wheels"))
-LINUX = Target("linux-64", "3.12")
-WIN = Target("win-64", "3.12")
+LINUX = BundleTarget("linux-64", "3.12")
+WIN = BundleTarget("win-64", "3.12")
 
 
 def python_for(minor: str) -> str | None:

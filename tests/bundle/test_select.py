@@ -13,7 +13,7 @@ from packaging.tags import parse_tag
 from envs.contract.piplock import parse_requirements
 from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.markers import MarkerError, evaluate, target_environment
-from setup.installer.bundle.select import BUNDLE_PLATFORMS, Target, select_wheels, wheel_fits
+from setup.installer.bundle.select import BUNDLE_PLATFORMS, BundleTarget, select_wheels, wheel_fits
 from setup.installer.bundle.uvwheel import UV_VERSION, uv_wheel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_wheel_fits_agrees_with_packaging_tags(variant):
     packages = read_pylock(REPO / "envs" / variant / "pylock.toml")
     for platform in BUNDLE_PLATFORMS:
         for python in PYTHONS:
-            target = Target(platform, python)
+            target = BundleTarget(platform, python)
             for wheel in (w for p in packages for w in p.wheels):
                 if not wheel_fits(wheel.filename, target):
                     continue
@@ -83,7 +83,7 @@ def test_wheel_fits_agrees_with_packaging_tags(variant):
 @pytest.mark.parametrize("platform", BUNDLE_PLATFORMS)
 def test_every_needed_package_has_a_wheel(platform):
     packages = read_pylock(REPO / "envs" / "cpu" / "pylock.toml")
-    wheels = select_wheels(packages, [Target(platform, "3.12")])
+    wheels = select_wheels(packages, [BundleTarget(platform, "3.12")])
     names = {w.name for w in wheels}
     assert "keras" in names and ("tensorflow" in names or "tensorflow-cpu" in names)
     for wheel in wheels:
@@ -98,4 +98,4 @@ def test_uv_wheels_are_the_pinned_ones():
     for platform in BUNDLE_PLATFORMS:
         wheel = uv_wheel(platform)
         assert wheel.sha256 in pinned, platform
-        assert wheel_fits(wheel.filename, Target(platform, "3.12")), wheel.filename
+        assert wheel_fits(wheel.filename, BundleTarget(platform, "3.12")), wheel.filename

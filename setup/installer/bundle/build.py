@@ -39,7 +39,7 @@ from setup.installer.bundle.manifest import (
     Manifest,
     list_files,
 )
-from setup.installer.bundle.select import Target, select_wheels
+from setup.installer.bundle.select import BundleTarget, select_wheels
 from setup.installer.bundle.uvwheel import uv_wheel
 
 __all__ = ["BundleRequest", "BundleResult", "default_cache", "default_data", "make_bundle"]
@@ -73,7 +73,7 @@ class BundleRequest:
     is built first and kept, so a re-run is quick)."""
 
     out: Path
-    targets: tuple[Target, ...]
+    targets: tuple[BundleTarget, ...]
     variant: str = "cpu"
     repo: Path = _REPO
     data: Path | None = None
@@ -148,7 +148,7 @@ def _toolkit(repo: Path, dest: Path) -> tuple[str, str]:
     return (found.group(1) if found else "unknown"), commit
 
 
-def _check_targets(lock: Path, variant: str, targets: Sequence[Target]) -> None:
+def _check_targets(lock: Path, variant: str, targets: Sequence[BundleTarget]) -> None:
     covered = coverage(lock)
     if covered is None:
         raise UsageError(f"{lock} has no kerasup header", "regenerate it with `nox -s lock`")

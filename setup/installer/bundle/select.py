@@ -15,7 +15,7 @@ from envs.contract.errors import UsageError
 from setup.installer.bundle.lockread import LockedPackage, LockedWheel
 from setup.installer.bundle.markers import evaluate, target_environment
 
-__all__ = ["BUNDLE_PLATFORMS", "Target", "parse_target", "select_wheels", "wheel_fits"]
+__all__ = ["BUNDLE_PLATFORMS", "BundleTarget", "parse_target", "select_wheels", "wheel_fits"]
 
 # The platforms a bundle can be made for, and the wheel platform tags each accepts.
 _PLATFORM_TAGS: dict[str, re.Pattern[str]] = {
@@ -29,7 +29,7 @@ _PYTHON = re.compile(r"^3\.(\d+)$")
 
 
 @dataclass(frozen=True, order=True)
-class Target:
+class BundleTarget:
     """A machine a bundle is for: conda platform ("linux-64") and CPython minor ("3.12")."""
 
     platform: str
@@ -40,15 +40,15 @@ class Target:
         return f"{self.platform}/py{self.python}"
 
 
-def parse_target(platform: str, python: str) -> Target:
-    """A validated Target; unknown platforms or Pythons are usage errors naming the choices."""
+def parse_target(platform: str, python: str) -> BundleTarget:
+    """A validated target; unknown platforms or Pythons are usage errors naming the choices."""
     if platform not in _PLATFORM_TAGS:
         raise UsageError(f"cannot make a bundle for platform {platform!r}",
                          f"choose --platform from {', '.join(BUNDLE_PLATFORMS)}")
     if not _PYTHON.match(python):
         raise UsageError(f"--python {python!r} is not a CPython minor version",
                          "write e.g. --python 3.12")
-    return Target(platform, python)
+    return BundleTarget(platform, python)
 
 
 def _interpreter_tags(python: str) -> tuple[set[str], set[str], int]:
@@ -71,7 +71,7 @@ def _python_fits(py_tags: str, abi_tags: str, python: str) -> bool:
     return False
 
 
-def wheel_fits(filename: str, target: Target) -> bool:
+def wheel_fits(filename: str, target: BundleTarget) -> bool:
     """Whether the target's CPython would install the wheel ``filename``."""
     parts = filename[:-len(".whl")].split("-") if filename.endswith(".whl") else []
     if len(parts) not in (5, 6):
@@ -85,7 +85,7 @@ def wheel_fits(filename: str, target: Target) -> bool:
     return any(tag == "any" or pattern.match(tag) for tag in plat_tags.split("."))
 
 
-def _for_target(packages: Iterable[LockedPackage], target: Target) -> list[LockedWheel]:
+def _for_target(packages: Iterable[LockedPackage], target: BundleTarget) -> list[LockedWheel]:
     env = target_environment(target.platform, target.python)
     chosen: list[LockedWheel] = []
     for pkg in packages:
@@ -100,7 +100,7 @@ def _for_target(packages: Iterable[LockedPackage], target: Target) -> list[Locke
     return chosen
 
 
-def select_wheels(packages: Iterable[LockedPackage], targets: Iterable[Target]
+def select_wheels(packages: Iterable[LockedPackage], targets: Iterable[BundleTarget]
                   ) -> list[LockedWheel]:
     """Every wheel the targets need, once each, sorted by file name (stable manifests)."""
     pkgs = list(packages)
