@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker
 
+from envs.contract.errors import UsageError
+from setup.installer.bundle.archive import write_archive
 from setup.installer.bundle.build import BundleRequest, make_bundle
-from setup.installer.bundle.check import BundleRefused, check_bundle
+from setup.installer.bundle.check import BundleRefused, check_bundle, open_bundle
 from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.manifest import BUILDING_MARKER, MANIFEST, SCHEMA, read_manifest
 from setup.installer.bundle.markers import target_environment
@@ -177,3 +179,16 @@ def test_truncated_archive_is_one_line(linux_bundle, tmp_path, cut):
     assert "truncated or damaged" in result.stderr or "MANIFEST.json" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "env").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kerasup-bundle-")]
+
+
+def test_zip_archive_round_trip_and_truncation(win_bundle, tmp_path):
+    archive = write_archive(win_bundle.directory, tmp_path / "kerasup-cpu-win-64.zip")
+    assert archive.stat().st_mode & 0o044  # readable by others: it is meant to be shared
+    root = open_bundle(archive, tmp_path / "out")
+    assert check_bundle(root, "win-64", "3.12").files == win_bundle.manifest.files
+    again = write_archive(win_bundle.directory, tmp_path / "again.zip")
+    assert again.read_bytes() == archive.read_bytes()  # reproducible
+    short = tmp_path / "short.zip"
+    short.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(UsageError, match="truncated or damaged"):
+        open_bundle(short, tmp_path / "short-out")
