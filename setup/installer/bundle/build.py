@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envs.contract.errors import UsageError
-from envs.contract.fileio import write_atomic
+from envs.contract.fileio import file_sha256, write_atomic
 from envs.contract.lockheader import coverage
 from envs.contract.platforms import refusal
 from setup.installer.bundle import carrier
 from setup.installer.bundle.archive import archive_kind, write_archive
-from setup.installer.bundle.fetch import fetch_all, file_sha256
+from setup.installer.bundle.fetch import fetch_all
 from setup.installer.bundle.lockread import LockedWheel, read_pylock
 from setup.installer.bundle.manifest import (
     BUILDING_MARKER,

@@ -8,7 +8,6 @@ has its recorded size and sha256. Each refusal is a UsageError (exit 2) naming o
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from pathlib import Path
 
 from envs.contract.errors import UsageError
 from envs.contract.facts import PYTHONS
+from envs.contract.fileio import file_sha256
 from setup.installer.bundle.archive import archive_kind, extract
-from setup.installer.bundle.fetch import file_sha256
 from setup.installer.bundle.manifest import Manifest, list_files, read_manifest
 
 __all__ = ["BundleRefused", "check_bundle", "open_bundle"]
@@ -130,11 +129,7 @@ def _verify_one(bundle: Path, rel: str, size: int, sha256: str) -> _Bad | None:
     path = bundle / rel
     if path.stat().st_size != size:
         return _Bad(rel, f"has {path.stat().st_size} bytes, the manifest says {size}")
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != sha256:
+    if file_sha256(path) != sha256:
         return _Bad(rel, "was altered (its sha256 differs from the manifest)")
     return None
 

@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from envs.contract.errors import CannotProceed, UsageError
+from envs.contract.fileio import file_sha256
 from setup.installer.bundle.lockread import LockedWheel
 from setup.installer.netcheck import net_settings, opener, probe_index
 
@@ -27,15 +28,6 @@ __all__ = ["fetch_all", "fetch_wheel", "file_sha256", "index_file_url"]
 
 _CHUNK = 1 << 20
 _TRIES = 3
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Links(HTMLParser):
