@@ -1,0 +1,105 @@
+"""Bundle figures for `nox -s bench`: build time and size (CPU, linux-64, Python 3.12), and
+the offline install from the bundle with an empty uv cache against its floor, a plain
+`uv pip sync --offline --no-index --find-links` of the same wheels with an empty cache.
+
+Usage: python benchmarks/bundle_bench.py [--cache DIR] [--data MNIST] [--python EXE]
+                                         [--repeat N] [--json FILE]
+Standard library only (run it with any Python 3.10+ from the repository root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from setup.installer.bundle.build import BundleRequest, make_bundle
+from setup.installer.bundle.install import (
+    bundle_env,
+    bundle_sync_command,
+    bundle_uv,
+    bundle_venv_command,
+)
+from setup.installer.bundle.offline import install_from_bundle
+from setup.installer.bundle.select import BundleTarget
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _floor(root: Path, manifest, uv: Path, python: str, tmp: Path) -> float:  # noqa: ANN001
+    env = bundle_env({"PATH": "/usr/bin:/bin"}, tmp / "cache")
+    subprocess.run(bundle_venv_command(uv, tmp / "venv", python), env=env, check=True,
+                   capture_output=True)
+    start = time.monotonic()
+    subprocess.run(bundle_sync_command(uv, root, root / manifest.lock, tmp / "venv/bin/python"),
+                   env=env, check=True, capture_output=True)
+    return time.monotonic() - start
+
+
+def _bundle_install(root: Path, python: str, tmp: Path) -> tuple[float, dict[str, float]]:
+    env = {"PATH": "/usr/bin:/bin", "UV_CACHE_DIR": str(tmp / "cache"), "HOME": str(tmp)}
+    start = time.monotonic()
+    done = install_from_bundle(root, tmp / "env", python, env)
+    return time.monotonic() - start, done.seconds
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--cache", type=Path, help="verified wheel cache (default: a new, empty one)")
+    p.add_argument("--data", type=Path)
+    p.add_argument("--python", default=sys.executable, help="CPython 3.12 for the installs")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--json", type=Path)
+    args = p.parse_args()
+    target = BundleTarget("linux-64", "3.12")
+    with tempfile.TemporaryDirectory(prefix="kerasup-bundle-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        cache = args.cache or tmp / "wheel-cache"
+        start = time.monotonic()
+        built = make_bundle(BundleRequest(out=tmp / "bundle.tar.gz", targets=(target,),
+                                          data=args.data, cache=cache))
+        build_s = time.monotonic() - start
+        start = time.monotonic()
+        make_bundle(BundleRequest(out=tmp / "bundle", targets=(target,), data=args.data,
+                                  cache=cache))
+        rerun_s = time.monotonic() - start
+        root = built.directory
+        uv = bundle_uv(root, built.manifest, "linux-64", tmp / "uv")
+        floors, installs, parts = [], [], []
+        for i in range(args.repeat):  # alternate, so drift on a shared machine hits both
+            floors.append(_floor(root, built.manifest, uv, args.python, tmp / f"f{i}"))
+            total, seconds = _bundle_install(root, args.python, tmp / f"b{i}")
+            installs.append(total)
+            parts.append(seconds)
+        figures = {
+            "bundle_build_s": round(build_s, 2), "bundle_rerun_s": round(rerun_s, 2),
+            "cache": "given" if args.cache else "empty (downloads from PyPI)",
+            "bundle_dir_mb": round(_size(root) / 1e6, 1),
+            "bundle_tar_gz_mb": round(built.archive.stat().st_size / 1e6, 1)
+            if built.archive else None,
+            "floor_sync_s": round(statistics.median(floors), 2),
+            "bundle_install_s": round(statistics.median(installs), 2),
+            "bundle_check_s": round(statistics.median(s["check"] for s in parts), 2),
+            "overhead_pct": round(100 * (statistics.median(installs)
+                                         / statistics.median(floors) - 1), 1),
+            "runs": {"floor": [round(x, 2) for x in floors],
+                     "install": [round(x, 2) for x in installs]},
+        }
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Assemble an offline bundle: the lock's wheels for the chosen targets (hash-checked as they
+download), uv for each target platform, the toolkit at the current commit, optional MNIST,
+install entry points, a README, a filtered SBOM, and MANIFEST.json written last.
+
+A re-run with the same inputs reuses every file that still hashes right and writes the same
+manifest; files a previous run left that the new bundle does not need are removed (only in a
+directory this builder marked as its own).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.contract.errors import UsageError
+from envs.contract.fileio import file_sha256, write_atomic
+from envs.contract.lockheader import coverage
+from envs.contract.platforms import refusal
+from setup.installer.bundle import carrier
+from setup.installer.bundle.archive import archive_kind, write_archive
+from setup.installer.bundle.fetch import fetch_all
+from setup.installer.bundle.lockread import LockedWheel, read_pylock
+from setup.installer.bundle.manifest import (
+    BUILDING_MARKER,
+    DATA_DIR,
+    MANIFEST,
+    TOOLKIT_DIR,
+    UV_DIR,
+    WHEELS_DIR,
+    FileEntry,
+    Manifest,
+    list_files,
+)
+from setup.installer.bundle.select import BundleTarget, select_wheels
+from setup.installer.bundle.uvwheel import uv_wheel
+
+__all__ = ["BundleRequest", "BundleResult", "default_cache", "default_data", "make_bundle"]
+
+_REPO = Path(__file__).resolve().parents[3]
+_SKIP_COPY = {".git", ".venv", ".devenv", ".nox", ".cache", "__pycache__", ".pytest_cache",
+              ".ruff_cache", "out"}
+
+
+def default_cache(environ: Mapping[str, str] | None = None) -> Path:
+    """The verified wheel cache: KERASUP_WHEEL_CACHE, else the OS cache folder."""
+    env = os.environ if environ is None else environ
+    if env.get("KERASUP_WHEEL_CACHE"):
+        return Path(env["KERASUP_WHEEL_CACHE"])
+    base = env.get("LOCALAPPDATA") if os.name == "nt" else env.get("XDG_CACHE_HOME")
+    return Path(base or Path.home() / ".cache") / "kerasup" / "wheels"
+
+
+def default_data(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Keras' cached mnist.npz (KERAS_HOME, else ~/.keras) when there is one: what the bundle
+    carries when --data is not given."""
+    env = os.environ if environ is None else environ
+    home = Path(env["KERAS_HOME"]) if env.get("KERAS_HOME") else Path.home() / ".keras"
+    cached = home / "datasets" / "mnist.npz"
+    return cached if cached.is_file() else None
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    """What to build: ``out`` is a directory, or a .tar.gz/.zip path (the directory beside it
+    is built first and kept, so a re-run is quick)."""
+
+    out: Path
+    targets: tuple[BundleTarget, ...]
+    variant: str = "cpu"
+    repo: Path = _REPO
+    data: Path | None = None
+    cache: Path | None = None
+    index_url: str | None = None
+    environ: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    directory: Path
+    archive: Path | None
+    manifest: Manifest
+    wheels: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _bundle_dir(out: Path) -> Path:
+    if archive_kind(out) is None:
+        return out
+    name = re.sub(r"(\.tar\.gz|\.tgz|\.zip)$", "", out.name, flags=re.IGNORECASE)
+    return out.with_name(name)
+
+
+def _claim(directory: Path) -> None:
+    """Make ``directory`` ours (new, empty, or a previous bundle) and mark it incomplete."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} exists and is not a directory",
+                         "choose a new path for --make-bundle")
+    if directory.is_dir() and any(directory.iterdir()) and not (
+            (directory / MANIFEST).is_file() or (directory / BUILDING_MARKER).is_file()):
+        raise UsageError(f"{directory} is not empty and is not a kerasup bundle",
+                         "choose an empty or new directory for --make-bundle")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / BUILDING_MARKER).write_text("kerasup bundle build in progress\n")
+    (directory / MANIFEST).unlink(missing_ok=True)
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+
+
+def _copy_tree(repo: Path, dest: Path) -> None:
+    for path in sorted(repo.rglob("*")):
+        rel = path.relative_to(repo)
+        if set(rel.parts) & _SKIP_COPY or not path.is_file() or path.is_symlink():
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest / rel)
+
+
+def _toolkit(repo: Path, dest: Path) -> tuple[str, str]:
+    """Put the toolkit at HEAD into ``dest`` (git archive; a plain copy without git).
+    Returns (version, commit)."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    head = _git(repo, "rev-parse", "HEAD") if shutil.which("git") else None
+    if head is not None and head.returncode == 0:
+        commit = head.stdout.decode().strip()
+        tar_bytes = _git(repo, "archive", "--format=tar", commit).stdout
+        with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+            for member in tar:
+                if member.isfile():
+                    target = dest / member.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
+                    target.chmod(0o755 if member.mode & 0o100 else 0o644)
+    else:
+        commit = "unknown"
+        _copy_tree(repo, dest)
+    found = re.search(r'^version = "([^"]+)"', (dest / "pyproject.toml").read_text("utf-8")
+                      if (dest / "pyproject.toml").is_file() else "", re.MULTILINE)
+    return (found.group(1) if found else "unknown"), commit
+
+
+def _check_targets(lock: Path, variant: str, targets: Sequence[BundleTarget]) -> None:
+    covered = coverage(lock)
+    if covered is None:
+        raise UsageError(f"{lock} has no kerasup header", "regenerate it with `nox -s lock`")
+    for t in targets:
+        refused = refusal(variant, t.platform)
+        if refused:
+            raise UsageError(refused.reason, refused.fix)
+        if t.platform not in covered.platforms or t.python not in covered.pythons:
+            raise UsageError(f"the {variant} lock covers {covered.describe()}, not {t.label}",
+                             "choose a --platform and --python the lock covers")
+
+
+def _place(src: Path, dest: Path, sha256: str) -> None:
+    """Copy ``src`` to ``dest`` unless ``dest`` already holds those bytes."""
+    if dest.is_file() and dest.stat().st_size == src.stat().st_size \
+            and file_sha256(dest) == sha256:
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dest)
+
+
+def _place_wheels(wheels: Sequence[LockedWheel], sub: str, out: Path, req: BundleRequest,
+                  progress: Callable[[str], None] | None) -> dict[str, FileEntry]:
+    cache = req.cache or default_cache(req.environ)
+    cached = fetch_all(wheels, cache, req.environ, req.index_url, progress)
+    entries = {}
+    for wheel in wheels:
+        _place(cached[wheel.filename], out / sub / wheel.filename, wheel.sha256)
+        entries[f"{sub}/{wheel.filename}"] = FileEntry(
+            (out / sub / wheel.filename).stat().st_size, wheel.sha256)
+    return entries
+
+
+def _place_data(data: Path | None, out: Path) -> str | None:
+    shutil.rmtree(out / DATA_DIR, ignore_errors=True)
+    if data is None:
+        return None
+    if data.is_file():
+        (out / DATA_DIR).mkdir()
+        shutil.copyfile(data, out / DATA_DIR / data.name)
+        return f"{DATA_DIR}/{data.name}"
+    if not data.is_dir():
+        raise UsageError(f"--data {data} is neither a folder nor a file",
+                         "pass the MNIST folder (IDX files) or an mnist.npz")
+    _copy_tree(data, out / DATA_DIR)
+    return DATA_DIR
+
+
+def _filtered_sbom(src: Path, wheels: Sequence[LockedWheel]) -> str | None:
+    """The variant's SBOM restricted to the PyPI packages the bundle carries."""
+    if not src.is_file():
+        return None
+    doc = json.loads(src.read_text(encoding="utf-8"))
+    carried = {f"pkg:pypi/{w.name}@{w.version}" for w in wheels}
+    doc["components"] = [c for c in doc.get("components", []) if c.get("purl") in carried]
+    refs = {c.get("bom-ref") for c in doc["components"]}
+    doc["dependencies"] = [d for d in doc.get("dependencies", []) if d.get("ref") in refs]
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        path.write_text(text, encoding="utf-8", newline="\n")
+    path.chmod(mode)
+
+
+def _carrier_files(out: Path, req: BundleRequest, commit: str, data: str | None,
+                   wheels: Sequence[LockedWheel]) -> None:
+    targets = [(t.platform, t.python) for t in req.targets]
+    _write_text(out / "install.sh", carrier.INSTALL_SH, 0o755)
+    _write_text(out / "install.ps1", carrier.INSTALL_PS1)
+    _write_text(out / "README.txt", carrier.readme(req.variant, targets, commit, data is not None))
+    sbom = _filtered_sbom(out / TOOLKIT_DIR / "envs" / req.variant / "sbom.cdx.json", wheels)
+    if sbom is not None:
+        _write_text(out / "sbom.cdx.json", sbom)
+
+
+def _finish(out: Path, manifest: Manifest, known: dict[str, FileEntry]) -> Manifest:
+    """Drop stale files, hash the rest, write MANIFEST.json, then clear the build marker."""
+    files: dict[str, FileEntry] = {}
+    for rel, path in list_files(out).items():
+        if rel == BUILDING_MARKER:
+            continue
+        if rel not in known and not rel.startswith((TOOLKIT_DIR + "/", DATA_DIR + "/")) \
+                and rel not in ("install.sh", "install.ps1", "README.txt", "sbom.cdx.json"):
+            path.unlink()  # left by an earlier build of this bundle, no longer needed
+            continue
+        files[rel] = known.get(rel) or FileEntry(path.stat().st_size, file_sha256(path))
+    done = Manifest(**{**manifest.__dict__, "files": files})
+    write_atomic(out / MANIFEST, done.to_json().encode("utf-8"))
+    (out / BUILDING_MARKER).unlink()
+    return done
+
+
+def make_bundle(req: BundleRequest, progress: Callable[[str], None] | None = None
+                ) -> BundleResult:
+    """Build (or refresh) the bundle ``req`` describes; returns where it is and its manifest."""
+    if not req.targets:
+        raise UsageError("no target given", "pass --platform P and --python X.Y")
+    out = _bundle_dir(req.out).resolve()
+    _claim(out)
+    version, commit = _toolkit(req.repo, out / TOOLKIT_DIR)
+    lock = out / TOOLKIT_DIR / "envs" / req.variant / "requirements.txt"
+    _check_targets(lock, req.variant, req.targets)
+    wheels = select_wheels(read_pylock(lock.with_name("pylock.toml")), req.targets)
+    known = _place_wheels(wheels, WHEELS_DIR, out, req, progress)
+    uvs = [uv_wheel(p) for p in sorted({t.platform for t in req.targets})]
+    known.update(_place_wheels(uvs, UV_DIR, out, req, progress))
+    data = _place_data(req.data, out)
+    _carrier_files(out, req, commit, data, wheels)
+    manifest = _finish(out, Manifest(
+        variant=req.variant, lock=lock.relative_to(out).as_posix(),
+        lock_sha256=file_sha256(lock), targets=tuple((t.platform, t.python) for t in
+                                                     sorted(set(req.targets))),
+        uv={p: f"{UV_DIR}/{w.filename}"
+            for p, w in zip(sorted({t.platform for t in req.targets}), uvs, strict=True)},
+        toolkit_version=version, toolkit_commit=commit, data=data), known)
+    archive = write_archive(out, req.out.resolve()) if archive_kind(req.out) else None
+    return BundleResult(out, archive, manifest, tuple(w.filename for w in wheels))
+

@@ -1,0 +1,66 @@
+"""The files a bundle carries for the people who use it: one install entry point per target
+OS (each hands over to the toolkit's own installer, so there is no second install logic) and
+a README for whoever carries the bundle to the lab on a USB stick."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["INSTALL_PS1", "INSTALL_SH", "readme"]
+
+INSTALL_SH = """#!/bin/sh
+# kerasup offline bundle: install from this folder with no network at all.
+# Usage: ./install.sh [--prefix DIR] [--yes] [--variant ...]   (same options as setup/ubuntu.sh)
+set -eu
+here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+exec bash "$here/toolkit/setup/ubuntu.sh" --from-bundle "$here" "$@"
+"""
+
+INSTALL_PS1 = """# kerasup offline bundle: install from this folder with no network at all.
+# Usage: powershell -ExecutionPolicy Bypass -File install.ps1 [-Prefix DIR] [-Yes]
+$ErrorActionPreference = 'Stop'
+$here = Split-Path -Parent $MyInvocation.MyCommand.Path
+& (Join-Path $here 'toolkit\\setup\\windows.ps1') -FromBundle $here @args
+exit $LASTEXITCODE
+"""
+
+_PYTHON_HINT = {
+    "linux-64": "sudo apt-get install python3 python3-venv graphviz",
+    "linux-aarch64": "sudo apt-get install python3 python3-venv graphviz",
+    "osx-arm64": "brew install python@3.12 graphviz",
+    "win-64": "winget install Python.Python.3.12 Graphviz.Graphviz",
+}
+
+
+def readme(variant: str, targets: Sequence[tuple[str, str]], commit: str,
+           has_data: bool) -> str:
+    """README.txt for the person carrying the bundle."""
+    lines = [
+        f"kerasup offline bundle: the {variant} environment, toolkit commit {commit}",
+        "",
+        "Made for: " + ", ".join(f"{p} with Python {py}" for p, py in targets) + ".",
+        "",
+        "Install (no network needed; every file is checked against MANIFEST.json first):",
+        "  Linux / macOS:  sh install.sh [--prefix DIR] [--yes]   (sh: USB sticks drop the x bit)",
+        "  Windows:        powershell -ExecutionPolicy Bypass -File install.ps1",
+        "",
+        "The target machine needs a supported Python (3.11 to 3.13) and graphviz from its own",
+        "OS image; the bundle carries no Python interpreter, because the environment must",
+        "link against the interpreter and system libraries of the machine it runs on, and a",
+        "foreign interpreter would need its own security updates. Install them with:",
+    ]
+    lines += [f"  {p}: {_PYTHON_HINT.get(p, 'your OS package manager')}"
+              for p in sorted({p for p, _ in targets})]
+    lines += [
+        "",
+        "Do not add, remove or edit files here: the installer refuses a bundle whose files",
+        "differ from MANIFEST.json, naming the file. Copy the whole folder (or the .tar.gz /",
+        ".zip) and, if it is refused, copy it again or rebuild it with",
+        "  ./setup/ubuntu.sh --make-bundle DIR --platform P --python X.Y",
+        "",
+        "Contents: wheels/ (the locked packages, hashes in toolkit/envs/*/requirements.txt),",
+        "uv/ (the pinned installer tool), toolkit/ (kerasup itself), sbom.cdx.json (CycloneDX",
+        "list of the packages)" + (", mnist/ (digits for the verify step)." if has_data else "."),
+        "",
+    ]
+    return "\n".join(lines)

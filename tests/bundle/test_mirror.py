@@ -1,0 +1,222 @@
+"""A real local index (pypiserver over HTTPS on 127.0.0.1, with a CA this test generates):
+uv and the bundle builder go through it only when SSL_CERT_FILE names that CA; otherwise
+netcheck's one-line TLS remedy; a wheel the mirror alters is refused by the lock's hash."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from envs.contract.errors import CannotProceed, UsageError
+from setup.installer.bundle.build import BundleRequest, make_bundle
+from setup.installer.bundle.fetch import fetch_wheel
+from setup.installer.bundle.install import bundle_uv
+from setup.installer.bundle.lockread import read_pylock
+from setup.installer.bundle.select import select_wheels
+from setup.installer.netcheck import index_args, net_settings, probe_index, ssl_env
+
+from .conftest import LINUX, REPO, python_for
+
+pytestmark = pytest.mark.network  # the linux bundle fixture downloads once
+SERVER = Path(__file__).with_name("tls_index.py")
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1 signed by it."""
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command")
+    d = tmp_path_factory.mktemp("ca")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "ca.key"),
+             "-out", str(d / "ca.pem"), "-days", "2", "-subj", "/CN=kerasup test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "srv.key"),
+             "-out", str(d / "srv.csr"), "-subj", "/CN=127.0.0.1")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                               "extendedKeyUsage=serverAuth\n")
+    _openssl("x509", "-req", "-in", str(d / "srv.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
+             str(d / "ca.key"), "-CAcreateserial", "-out", str(d / "srv.pem"), "-days", "2",
+             "-extfile", str(d / "ext.cnf"))
+    return {"ca": d / "ca.pem", "cert": d / "srv.pem", "key": d / "srv.key"}
+
+
+def _serve(packages: Path, tls: dict[str, Path]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, str(SERVER), str(packages), str(tls["cert"]),
+                             str(tls["key"])], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = proc.stdout.readline().strip()
+    assert port.isdigit(), "pypiserver did not start"
+    return proc, f"https://127.0.0.1:{port}/simple"
+
+
+@pytest.fixture(scope="module")
+def mirror(linux_bundle, test_ca, tmp_path_factory) -> Iterator[str]:
+    """pypiserver serving the linux bundle's wheels and its uv wheel."""
+    packages = tmp_path_factory.mktemp("mirror")
+    for sub in ("wheels", "uv"):
+        for wheel in (linux_bundle.directory / sub).iterdir():
+            os.link(wheel, packages / wheel.name)
+    proc, url = _serve(packages, test_ca)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _env(tmp: Path, ca: Path | str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith(("_PROXY", "_proxy", "INDEX_URL", "_CA_BUNDLE", "CERT_FILE"))}
+    env.update({"UV_CACHE_DIR": str(tmp / "uv-cache"), "NO_PROXY": "127.0.0.1",
+                "UV_PYTHON_DOWNLOADS": "never", "SSL_CERT_FILE": str(ca or SYSTEM_CA)})
+    env.pop("SSL_CERT_DIR", None)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_probe_reports_settings_and_remedies(mirror, test_ca, tmp_path):
+    good = probe_index(_env(tmp_path, test_ca["ca"]), mirror)
+    assert good.ok, good.one_line()
+    assert good.settings.index_source == "--index-url" and good.settings.ca_file == str(
+        test_ca["ca"])
+    bad = probe_index(_env(tmp_path, None), mirror)
+    assert not bad.ok and bad.problem.startswith("TLS verification failed")
+    assert "SSL_CERT_FILE" in bad.fix and "\n" not in bad.one_line()
+    closed = f"https://127.0.0.1:{_free_port()}/simple"
+    down = probe_index(_env(tmp_path, test_ca["ca"]), closed, timeout=5)
+    assert "unreachable" in down.problem and "--from-bundle" in down.fix
+    proxied = {**_env(tmp_path, test_ca["ca"]), "NO_PROXY": "",
+               "HTTPS_PROXY": f"http://127.0.0.1:{_free_port()}"}
+    refused = probe_index(proxied, mirror, timeout=5)
+    assert "proxy" in refused.problem and "HTTPS_PROXY" in refused.fix
+
+
+def test_no_proxy_bypasses_a_dead_proxy_and_downloads_need_the_ca(mirror, test_ca, tmp_path):
+    env = {**_env(tmp_path, test_ca["ca"]), "HTTPS_PROXY": f"http://127.0.0.1:{_free_port()}",
+           "NO_PROXY": "localhost,127.0.0.1"}
+    assert probe_index(env, mirror, timeout=5).ok
+    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+               if w.filename.startswith("six-"))
+    assert fetch_wheel(six, tmp_path / "cache", env, mirror).is_file()
+    with pytest.raises(CannotProceed) as failed:
+        fetch_wheel(six, tmp_path / "other-cache", _env(tmp_path, None), mirror)
+    assert failed.value.one_line().startswith("TLS verification failed")
+    assert "SSL_CERT_FILE" in failed.value.one_line()
+
+
+def test_index_settings_follow_uv_then_pip_variables():
+    assert net_settings({}).index_source == "default"
+    env = {"PIP_INDEX_URL": "https://pip.example/simple/",
+           "UV_DEFAULT_INDEX": "https://uv.example/simple"}
+    assert net_settings(env).index_url == "https://uv.example/simple"
+    assert net_settings({"PIP_INDEX_URL": "https://pip.example/simple/"}).index_url == \
+        "https://pip.example/simple"
+    assert net_settings(env, "https://flag.example/simple").index_source == "--index-url"
+    assert index_args("https://m/simple/") == ["--default-index", "https://m/simple"]
+    assert index_args(None) == []
+    assert ssl_env({"SSL_CERT_FILE": "/ca.pem"}, system_store=True) == {}
+    assert ssl_env({}, system_store=True) == {"UV_NATIVE_TLS": "1"}
+    secret = net_settings({"HTTPS_PROXY": "http://bob:hunter2@proxy:3128"},
+                          "https://me:tok@mirror/simple")
+    assert "hunter2" not in secret.describe() and "tok@" not in secret.describe()
+
+
+@pytest.fixture(scope="module")
+def uv(linux_bundle, tmp_path_factory) -> str:
+    """The bundle's own uv (the one the installer runs)."""
+    return str(bundle_uv(linux_bundle.directory, linux_bundle.manifest, "linux-64",
+                         tmp_path_factory.mktemp("uv")))
+
+
+def _venv(uv: str, tmp: Path, env: dict[str, str]) -> Path:
+    python = python_for("3.12")
+    if python is None:
+        pytest.skip("needs a CPython 3.12 interpreter")
+    subprocess.run([uv, "venv", "--quiet", "--python", python, str(tmp / "venv")], env=env,
+                   check=True)
+    return tmp / "venv" / "bin" / "python"
+
+
+def _sync(uv: str, env: dict[str, str], url: str, python: Path, lock: Path
+          ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([uv, "pip", "sync", "--no-config", "--require-hashes",
+                           *index_args(url), "--python", str(python), str(lock)],
+                          env=env, capture_output=True, text=True, check=False)
+
+
+def test_uv_installs_the_lock_through_the_mirror_only_with_its_ca(mirror, test_ca, uv, tmp_path):
+    lock = REPO / "envs" / "cpu" / "requirements.txt"
+    without = _env(tmp_path, None)
+    python = _venv(uv, tmp_path, without)
+    refused = _sync(uv, without, mirror, python, lock)
+    assert refused.returncode != 0
+    assert probe_index(without, mirror).problem.startswith("TLS verification failed")
+    done = _sync(uv, _env(tmp_path, test_ca["ca"]), mirror, python, lock)
+    assert done.returncode == 0, done.stderr[-2000:]
+    check = subprocess.run([str(python), "-c", "import keras, numpy; print(keras.__version__)"],
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr[-2000:]
+
+
+@pytest.fixture()
+def altering_mirror(linux_bundle, test_ca, tmp_path) -> Iterator[tuple[str, str]]:
+    """A second pypiserver whose copy of six has different bytes under the same name."""
+    packages = tmp_path / "altered"
+    packages.mkdir()
+    six = next((linux_bundle.directory / "wheels").glob("six-*.whl"))
+    # A valid wheel with other content (as a compromised mirror would serve), not a broken zip.
+    with zipfile.ZipFile(six) as src, zipfile.ZipFile(packages / six.name, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "six.py":
+                data += b"\nimport os  # injected by the mirror\n"
+            dst.writestr(info, data)
+    proc, url = _serve(packages, test_ca)
+    yield url, six.name
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_altered_wheel_is_refused_by_the_lock_hash(altering_mirror, test_ca, uv, tmp_path):
+    url, name = altering_mirror
+    env = _env(tmp_path, test_ca["ca"])
+    lines = (REPO / "envs/cpu/requirements.txt").read_text().splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("six=="))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("    --hash"))
+    (tmp_path / "six.txt").write_text("\n".join(lines[start:end]) + "\n")
+    refused = _sync(uv, env, url, _venv(uv, tmp_path, env), tmp_path / "six.txt")
+    assert refused.returncode != 0 and "hash" in refused.stderr.lower()
+    wheel = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+                 if w.filename == name)
+    with pytest.raises(UsageError, match=name):
+        fetch_wheel(wheel, tmp_path / "cache", env, url)
+    assert not list((tmp_path / "cache").rglob("*.whl"))
+
+
+def test_bundle_builder_downloads_through_the_mirror(mirror, test_ca, linux_bundle, tmp_path):
+    env = _env(tmp_path, test_ca["ca"])
+    result = make_bundle(BundleRequest(out=tmp_path / "b", targets=(LINUX,),
+                                       cache=tmp_path / "empty-cache", index_url=mirror,
+                                       environ=env))
+    wheels = select_wheels(read_pylock(REPO / "envs/cpu/pylock.toml"), [LINUX])
+    assert len(list((tmp_path / "empty-cache").rglob("*.whl"))) == len(wheels) + 1
+    assert {k: v for k, v in result.manifest.files.items() if k.startswith(("wheels/", "uv/"))} \
+        == {k: v for k, v in linux_bundle.manifest.files.items()
+            if k.startswith(("wheels/", "uv/"))}

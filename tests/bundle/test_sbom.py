@@ -1,0 +1,103 @@
+"""The per-variant CycloneDX SBOM: deterministic, fresh against the committed locks, both
+layers present with purls, and structurally CycloneDX 1.5 JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from envs.lock.sbom import SBOM_FILE, render_sbom, sbom_is_fresh, sbom_problems, write_sbom
+from setup.installer.bundle.lockread import read_pylock
+
+REPO = Path(__file__).resolve().parents[2]
+_PURL = re.compile(r"^pkg:(pypi|conda)/[^@\s]+@[^\s?]+(\?\S+)?$")
+
+
+@pytest.mark.parametrize("variant", ["cpu", "gpu"])
+def test_committed_sbom_is_fresh_and_deterministic(variant):
+    variant_dir = REPO / "envs" / variant
+    assert render_sbom(variant_dir) == render_sbom(variant_dir)
+    assert sbom_is_fresh(variant_dir), "run `nox -s lock` (envs.lock.sbom.write_sbom)"
+    assert sbom_problems(variant_dir) == []
+
+
+@pytest.mark.parametrize("variant", ["cpu", "gpu"])
+def test_sbom_structure_and_layers(variant):
+    variant_dir = REPO / "envs" / variant
+    doc = json.loads(render_sbom(variant_dir))
+    assert doc["bomFormat"] == "CycloneDX" and doc["specVersion"] == "1.5"
+    assert re.match(r"^urn:uuid:[0-9a-f-]{36}$", doc["serialNumber"]) and doc["version"] == 1
+    refs = [c["bom-ref"] for c in doc["components"]]
+    assert len(refs) == len(set(refs))
+    for comp in doc["components"]:
+        assert comp["type"] == "library" and comp["name"] and comp["version"]
+        assert _PURL.match(comp["purl"]), comp["purl"]
+        for ref in comp.get("externalReferences", []):
+            assert ref["type"] == "distribution" and ref["url"].startswith("https://")
+        for h in comp.get("hashes", []):
+            assert h["alg"] in ("MD5", "SHA-256") and re.match(r"^[0-9a-f]+$", h["content"])
+    for dep in doc["dependencies"]:
+        assert dep["ref"] in refs and set(dep["dependsOn"]) <= set(refs)
+    pypi = {c["purl"] for c in doc["components"] if c["purl"].startswith("pkg:pypi/")}
+    assert pypi == {f"pkg:pypi/{p.name}@{p.version}"
+                    for p in read_pylock(variant_dir / "pylock.toml")}
+    conda_lock = yaml.safe_load((variant_dir / "conda-lock.yml").read_text())
+    conda = {(e["name"], str(e["version"]), e["platform"]) for e in conda_lock["package"]
+             if e["manager"] == "conda"}
+    found = {(c["name"], c["version"], c["purl"].rsplit("subdir=", 1)[1])
+             for c in doc["components"] if c["purl"].startswith("pkg:conda/conda-forge/")}
+    assert found == conda and conda
+    keras = next(c for c in doc["components"] if c["name"] == "keras"
+                 and c["purl"].startswith("pkg:pypi/"))
+    assert any(keras["bom-ref"] in d["dependsOn"] for d in doc["dependencies"])
+
+
+def test_stale_sbom_is_detected(tmp_path):
+    variant_dir = tmp_path / "cpu"
+    shutil.copytree(REPO / "envs" / "cpu", variant_dir)
+    assert sbom_is_fresh(variant_dir)
+    lock = variant_dir / "pylock.toml"
+    lock.write_text(lock.read_text().replace('version = "3.15.1"', 'version = "3.15.2"', 1))
+    assert not sbom_is_fresh(variant_dir) and SBOM_FILE in sbom_problems(variant_dir)[0]
+    write_sbom(variant_dir)
+    assert sbom_is_fresh(variant_dir)
+    (variant_dir / SBOM_FILE).unlink()
+    assert not sbom_is_fresh(variant_dir)
+
+
+def _cyclonedx_15_validator():
+    """jsonschema validator for the official CycloneDX 1.5 schema, which
+    cyclonedx-python-lib ships with the SPDX and JSF schemas it references. (The library's
+    own validator also runs slow format checks on every URL: minutes for one SBOM.)"""
+    schema_pkg = pytest.importorskip("cyclonedx.schema")
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    res = Path(schema_pkg.__file__).parent / "_res"
+
+    def load(name: str) -> dict:
+        return json.loads((res / name).read_text(encoding="utf-8"))
+
+    bom = load("bom-1.5.SNAPSHOT.schema.json")
+    registry = referencing.Registry().with_resources(
+        (name, referencing.Resource.from_contents(load(name)))
+        for name in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"))
+    return jsonschema.validators.validator_for(bom)(bom, registry=registry)
+
+
+@pytest.mark.parametrize("variant", ["cpu", "gpu"])
+def test_sbom_validates_against_the_cyclonedx_15_schema(variant):
+    purl = pytest.importorskip("packageurl")
+    validator = _cyclonedx_15_validator()
+    doc = json.loads(render_sbom(REPO / "envs" / variant))
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in validator.iter_errors(doc)]
+    assert errors == []
+    for comp in doc["components"]:
+        assert purl.PackageURL.from_string(comp["purl"]).to_string() == comp["purl"]
+    broken = {**doc, "components": [{**doc["components"][0], "purl": 5}]}
+    assert list(validator.iter_errors(broken))  # the validator does reject a bad SBOM
