@@ -23,7 +23,7 @@ from setup.installer.bundle.select import select_wheels, wheel_fits
 
 from .conftest import LINUX, MNIST, REPO, WHEEL_CACHE, WIN, link_copy, python_for, replace_file
 
-pytestmark = pytest.mark.network  # the first run downloads the wheels
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # the first run downloads the wheels
 
 
 def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from setup.installer.netcheck import index_args, net_settings, probe_index, ssl_
 
 from .conftest import LINUX, REPO, python_for
 
-pytestmark = pytest.mark.network  # the linux bundle fixture downloads once
+pytestmark = [pytest.mark.slow, pytest.mark.network]  # the linux bundle fixture downloads once
 SERVER = Path(__file__).with_name("tls_index.py")
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 

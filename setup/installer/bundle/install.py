@@ -37,7 +37,7 @@ def bundle_env(environ: Mapping[str, str], cache_dir: Path | None = None) -> dic
 def bundle_venv_command(uv: Path | str, prefix: Path, python: Path | str) -> list[str]:
     """Create the environment for the interpreter ``python`` (no downloads); relocatable, so
     it can be built aside and moved to its prefix."""
-    return [str(uv), "venv", "--offline", "--no-config", "--relocatable",
+    return [str(uv), "venv", "--offline", "--no-config", "--relocatable", "--allow-existing",
             "--python-preference", "only-system",
             "--python", str(python), str(prefix)]
 

@@ -31,6 +31,7 @@ from setup.installer.bundle.install import (
     bundle_venv_command,
 )
 from setup.installer.bundle.manifest import TOOLKIT_DIR, Manifest
+from setup.installer.configure import write_site_hook
 
 __all__ = ["OfflineInstall", "install_from_bundle", "python_minor"]
 
@@ -68,6 +69,17 @@ def _purelib(python: Path) -> Path:
     return Path(out.stdout.strip())
 
 
+def _build_aside(uv: Path, uv_env: Mapping[str, str], root: Path, manifest: Manifest,
+                 partial: Path, python: Path | str) -> Path:
+    """Create the environment in ``partial`` from the bundle's wheels; its interpreter."""
+    _run(bundle_venv_command(uv, partial, python), uv_env, "create the environment")
+    exe = partial / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    _run(bundle_sync_command(uv, root, root / manifest.lock, exe), uv_env,
+         "install the bundle's wheels")
+    shutil.copytree(root / TOOLKIT_DIR, Layout(partial).share / "toolkit")
+    return exe
+
+
 def install_from_bundle(bundle: Path, prefix: Path, python: Path | str = sys.executable,
                         environ: Mapping[str, str] | None = None,
                         expected_lock: Path | None = None) -> OfflineInstall:
@@ -89,18 +101,21 @@ def install_from_bundle(bundle: Path, prefix: Path, python: Path | str = sys.exe
         # uv's own cache (UV_CACHE_DIR or its default) is kept: removing gigabytes of
         # unpacked wheels would cost more than the install, and a re-install reuses them.
         uv_env = bundle_env(env)
-        partial = prefix.with_name(prefix.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        # Built aside in a folder of our own (created exclusively, unique name), then moved
+        # into place: nothing at a predictable name is ever removed or written through.
+        partial = Path(tempfile.mkdtemp(prefix=f".{prefix.name}.partial-", dir=prefix.parent))
+        mask = os.umask(0)
+        os.umask(mask)
+        partial.chmod(0o777 & ~mask)  # mkdtemp makes 0700; a lab's environment is shared
         mark = time.monotonic()
-        _run(bundle_venv_command(uv, partial, python), uv_env, "create the environment")
-        exe = partial / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-        _run(bundle_sync_command(uv, root, root / manifest.lock, exe), uv_env,
-             "install the bundle's wheels")
+        try:
+            exe = _build_aside(uv, uv_env, root, manifest, partial, python)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # ours: made by mkdtemp above
+            raise
         seconds["uv"] = time.monotonic() - mark
-        staged = Layout(partial).share / "toolkit"
-        shutil.copytree(root / TOOLKIT_DIR, staged)
-        (_purelib(exe) / "kerasup.pth").write_text(
-            f"{Layout(prefix).share / 'toolkit'}\n", encoding="utf-8")
+        # The installer's site hook: only verify and envs of the toolkit copy are importable.
+        write_site_hook(_purelib(exe), Layout(prefix).share / "toolkit")
         if prefix.exists():
             prefix.rmdir()
         partial.replace(prefix)
