@@ -34,6 +34,7 @@ from envs.lock.pip_lock import (
     read_requirements,
     resolve,
 )
+from envs.lock.sbom import sbom_problems, write_sbom
 from envs.lock.spec import ENVS_DIR, EnvSpec, load_spec
 
 __all__ = ["LOCK_FILES", "check_variant", "choose_conda_source", "lock_variant"]
@@ -123,6 +124,7 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
     for name in LOCK_FILES:
         write_atomic(out / name, texts[name])  # UTF-8, \n line ends on every OS
         paths.append(out / name)
+    paths.append(write_sbom(out))  # CycloneDX of what the locks just written hold
     return LockResult(tuple(paths), time.monotonic() - start)
 
 
@@ -201,7 +203,8 @@ def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
     naming the file. Offline: judged from the input hashes recorded in the locks."""
     where = lock_dir or spec.path.parent
     problems, pylock = _pip_lock_problems(spec, where)
-    return problems + _conda_lock_problems(spec, where / "conda-lock.yml", pylock)
+    return (problems + _conda_lock_problems(spec, where / "conda-lock.yml", pylock)
+            + sbom_problems(where))
 
 
 def check_variants(specs: Sequence[EnvSpec]) -> list[str]:

@@ -101,3 +101,18 @@ def test_sbom_validates_against_the_cyclonedx_15_schema(variant):
         assert purl.PackageURL.from_string(comp["purl"]).to_string() == comp["purl"]
     broken = {**doc, "components": [{**doc["components"][0], "purl": 5}]}
     assert list(validator.iter_errors(broken))  # the validator does reject a bad SBOM
+
+
+def test_the_lock_check_names_a_stale_sbom(tmp_path):
+    from envs.lock.spec import load_spec
+    from envs.lock.workflow import check_variant
+
+    copy = tmp_path / "cpu"
+    shutil.copytree(REPO / "envs" / "cpu", copy)
+    spec = load_spec("cpu")
+    assert check_variant(spec, copy) == []
+    sbom = json.loads((copy / SBOM_FILE).read_text())
+    sbom["components"] = sbom["components"][1:]
+    (copy / SBOM_FILE).write_text(json.dumps(sbom))
+    problems = check_variant(spec, copy)
+    assert len(problems) == 1 and SBOM_FILE in problems[0]
