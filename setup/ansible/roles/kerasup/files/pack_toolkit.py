@@ -21,6 +21,7 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     parts = Path(info.name).parts
     if SKIP_DIRS.intersection(parts) or info.name.endswith((".pyc", ".pyo")):
         return None
+    info.mtime = int(info.mtime)  # whole seconds: no pax header, same on every run
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
     executable = info.isdir() or info.mode & 0o100
