@@ -10,8 +10,9 @@ machine's filesystem, so each has its own prefix, toolkit folder, Jupyter prefix
                  nothing is half-installed
     lab-down     unreachable
 
-Runs, in order: first run; second run (changed=0); --check after breaking keras.json
-(nothing changes, the would-be repair is reported); --tags verify,report; the fleet report.
+Runs, in order: --check on the new hosts; first run; second run (changed=0); --check after
+breaking keras.json (nothing changes, the would-be repair is reported); --tags verify,report;
+the fleet report.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Lab:
     unchanged_by_check: tuple[dict[str, tuple], dict[str, tuple]]
     fleet: subprocess.CompletedProcess[str]
     first_reports: dict[str, str]  # the reports folder after the first run
+    unchanged_by_fresh_check: tuple[dict[str, tuple], dict[str, tuple]]
 
     def host(self, name: str) -> Path:
         return self.root / "hosts" / name
@@ -151,7 +153,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 ssh_lab(root / "sshd", list(ADDRESSES.values())) as sshd:
             inventory = _inventory(root, sshd)
             env = ansible_env(root, control, forks=5)
-            runs = {"first": run_playbook(inventory, env)}
+            fresh = _snapshot(root / "hosts")
+            runs = {"check_fresh": run_playbook(inventory, env, "--check")}
+            fresh_after = _snapshot(root / "hosts")
+            runs["first"] = run_playbook(inventory, env)
             reports = root / "reports"
             first = {p.name: p.read_text() for p in reports.glob("*")} if reports.is_dir() else {}
             runs["second"] = run_playbook(inventory, env)
@@ -167,13 +172,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                  str(inventory), "--html", str(out / "fleet.html"), "--junit",
                  str(out / "fleet.xml"), "--json", str(out / "fleet.json")],
                 cwd=REPO, text=True, capture_output=True, timeout=120)
-            yield Lab(root, inventory, reports, runs, (before, after), fleet, first)
+            yield Lab(root, inventory, reports, runs, (before, after), fleet, first,
+                      (fresh, fresh_after))
     finally:
         shutil.rmtree(control, ignore_errors=True)
 
 
 def _explain(run: PlayRun) -> str:
     return f"ansible-playbook exited {run.rc} in {run.seconds:.0f}s:\n{run.output[-6000:]}"
+
+
+def test_check_mode_on_new_hosts_changes_nothing_and_says_what_would(lab: Lab) -> None:
+    before, after = lab.unchanged_by_fresh_check
+    assert before == after
+    run = lab.runs["check_fresh"]
+    for name in (*HEALTHY, "lab-disk"):
+        assert run.recap[name]["changed"] > 0 and run.recap[name]["failed"] == 0, _explain(run)
+    assert not any(lab.host(name).joinpath("toolkit").exists() for name in HEALTHY)
 
 
 def test_first_run_installs_healthy_hosts_and_names_broken_ones(lab: Lab) -> None:
