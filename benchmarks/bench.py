@@ -5,17 +5,17 @@ CPU's matrix multiply allows, and how long the CPU environment takes to create, 
     nox -s bench                       # the same, in the environment nox builds from the lock
 
 Prints a table and the JSON report (also written to --json). This driver needs only the
-standard library; the measurements run in --python, the environment under test (numpy,
-TensorFlow and Keras from the CPU lock). Every section records a "status" (ok, failed,
-unavailable, skipped) with a reason, so a missing piece (no `verify` yet, no uv) is reported
-rather than crashing the run.
+standard library and :mod:`verify.tutorial` (standard library at import); the measurements
+are the scripts in ``benchmarks/probes/`` run by path in --python, the environment under test
+(numpy, TensorFlow and Keras from the CPU lock). Every section records a "status" (ok,
+failed, unavailable, skipped) with a reason, so a missing piece (no `verify` yet, no uv) is
+reported rather than crashing the run.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import itertools
+import importlib.util
 import json
 import os
 import platform
@@ -28,6 +28,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+# In a kerasup environment `verify` is importable; from a bare checkout, the toolkit root is.
+if importlib.util.find_spec("verify") is None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from verify.tutorial import LAYERS, flops_per_sample
 
 __all__ = [
     "FLOPS_PER_SAMPLE",
@@ -44,19 +50,11 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
+PROBES = Path(__file__).resolve().parent / "probes"
 CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
 SCHEMA_VERSION = 1
 SECTIONS = ("verify", "matmul", "smoke", "env_create")
-LAYERS = (784, 512, 10)
-
-
-def flops_per_sample(layers: Sequence[int] = LAYERS) -> int:
-    """Training FLOPs per sample of a Dense stack: 2 per weight forward, 4 backward (= 6)."""
-    weights = sum(a * b for a, b in itertools.pairwise(layers))
-    return 6 * weights
-
-
-FLOPS_PER_SAMPLE = flops_per_sample()  # 6 * (784*512 + 512*10) = 2,439,168
+FLOPS_PER_SAMPLE = flops_per_sample(LAYERS)  # 6 * (784*512 + 512*10) = 2,439,168
 
 
 def _run(cmd: Sequence[str | os.PathLike[str]], *, timeout: float, cwd: Path | None = None,
@@ -74,9 +72,11 @@ def _tail(proc: subprocess.CompletedProcess[str], lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
-def _python_json(python: Path, code: str, *, timeout: float = 600) -> dict[str, Any]:
-    """Run a snippet in the environment under test; its last stdout line is a JSON object."""
-    proc, seconds = _run([python, "-c", code], timeout=timeout, cwd=REPO)
+def _probe(python: Path, probe: str, *args: str | os.PathLike[str],
+           timeout: float = 600) -> dict[str, Any]:
+    """Run ``probes/<probe>.py ARGS`` in the environment under test; its last stdout line
+    is a JSON object."""
+    proc, seconds = _run([python, PROBES / f"{probe}.py", *args], timeout=timeout, cwd=REPO)
     if proc.returncode != 0:
         return {"status": "failed", "reason": _tail(proc), "seconds": round(seconds, 2)}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -87,7 +87,7 @@ def _python_json(python: Path, code: str, *, timeout: float = 600) -> dict[str, 
 
 def bench_verify(python: Path, data: Path | None, *, timeout: float = 900) -> dict[str, Any]:
     """Wall-clock time of `python -m verify` (quick and --full), with its own figures."""
-    probe, _ = _run([python, "-c", "import verify.__main__"], timeout=120, cwd=Path.home())
+    probe, _ = _run([python, "-m", "verify", "--version"], timeout=120, cwd=Path.home())
     if probe.returncode != 0:
         return {"status": "unavailable",
                 "reason": f"`python -m verify` cannot be imported in {python}: {_tail(probe, 1)}"}
@@ -130,78 +130,13 @@ def _verify_figures(report: dict[str, Any]) -> dict[str, Any]:
 
 # --- matmul and the smoke model ----------------------------------------------------------
 
-_MATMUL = r"""
-import json, os, time
-import numpy as np
-n, repeat = {n}, {repeat}
-
-def best(fn):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return min(times)
-
-rng = np.random.default_rng(0)
-a = rng.standard_normal((n, n), dtype=np.float32)
-b = rng.standard_normal((n, n), dtype=np.float32)
-x = rng.standard_normal((128, 784), dtype=np.float32)
-w = rng.standard_normal((784, 512), dtype=np.float32)
-out = {{"n": n, "numpy": np.__version__,
-        "numpy_gflops": 2 * n**3 / best(lambda: a @ b) / 1e9,
-        "numpy_layer_gflops": 2 * 128 * 784 * 512 / best(lambda: x @ w) / 1e9}}
-try:
-    import tensorflow as tf
-    ta, tb, tx, tw = (tf.constant(v) for v in (a, b, x, w))
-    out["tensorflow"] = tf.__version__
-    out["tf_gflops"] = 2 * n**3 / best(lambda: tf.linalg.matmul(ta, tb).numpy()) / 1e9
-    out["tf_layer_gflops"] = (2 * 128 * 784 * 512
-                              / best(lambda: tf.linalg.matmul(tx, tw).numpy()) / 1e9)
-except ImportError as exc:
-    out["tf_error"] = str(exc)
-out["cpu_count"] = os.cpu_count()
-print(json.dumps(out))
-"""
-
-
 def bench_matmul(python: Path, *, n: int = 2048, repeat: int = 5) -> dict[str, Any]:
     """float32 matrix-multiply GFLOP/s (numpy and TensorFlow): big square and layer-shaped."""
-    result = _python_json(python, _MATMUL.format(n=n, repeat=repeat))
+    result = _probe(python, "matmul", "--n", str(n), "--repeat", str(repeat))
     for key in ("numpy_gflops", "numpy_layer_gflops", "tf_gflops", "tf_layer_gflops"):
         if key in result:
             result[key] = round(result[key], 2)
     return result
-
-
-_SMOKE = r"""
-import json, os, sys, time
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-import keras, numpy as np
-sys.path.insert(0, {repo!r})
-from verify.mnist_data import load_mnist
-from pathlib import Path
-data = load_mnist(Path({data!r}) if {data!r} else None, download=False)
-x = data.x_train.reshape(len(data.x_train), 784).astype("float32") / 255
-y = keras.utils.to_categorical(data.y_train, 10)
-keras.utils.set_random_seed(1337)
-model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(512, activation="relu"),
-                          keras.layers.Dense(10, activation="softmax")])
-model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-
-class Timer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        times.append(time.perf_counter() - self.t)
-
-times = []
-model.fit(x, y, epochs={epochs}, batch_size=128, verbose=0, callbacks=[Timer()])
-steady = sorted(times[1:])[len(times[1:]) // 2]  # median epoch after the first (tracing)
-print(json.dumps({{"samples": len(x), "epochs": {epochs}, "batch_size": 128,
-                   "source": data.source, "is_mnist": data.is_mnist,
-                   "epoch_seconds": [round(t, 3) for t in times],
-                   "samples_per_second": len(x) / steady, "params": model.count_params()}}))
-"""
 
 
 def peak_gflops(matmul: dict[str, Any]) -> float | None:
@@ -214,8 +149,8 @@ def peak_gflops(matmul: dict[str, Any]) -> float | None:
 def bench_smoke(python: Path, data: Path | None, *, epochs: int = 4,
                 gflops: float | None = None) -> dict[str, Any]:
     """Steady-state training samples/s of 784-512-10 against the matmul floor for it."""
-    result = _python_json(python, _SMOKE.format(repo=str(REPO), epochs=epochs,
-                                                data=str(data) if data else ""))
+    result = _probe(python, "smoke_train", "--epochs", str(epochs),
+                    *(["--data", data] if data else []))
     result["flops_per_sample"] = FLOPS_PER_SAMPLE
     if result.get("status") == "ok":
         result["samples_per_second"] = round(result["samples_per_second"], 1)
@@ -230,92 +165,17 @@ def bench_smoke(python: Path, data: Path | None, *, epochs: int = 4,
     return result
 
 
-# --- environment creation, uv vs pip ------------------------------------------------------
-
-def _base_python(python: Path) -> str:
-    proc, _ = _run([python, "-c", "import sys; print(sys._base_executable)"], timeout=60)
-    return proc.stdout.strip() or str(python)
-
-
-def _venv_bin(prefix: Path, name: str) -> Path:
-    return prefix / ("Scripts" if os.name == "nt" else "bin") / name
-
-
-def _timed_uv(uv: str, base: str, lock: Path, prefix: Path) -> tuple[float, str]:
-    shutil.rmtree(prefix, ignore_errors=True)
-    env = {"UV_PYTHON_DOWNLOADS": "never"}
-    started = time.perf_counter()
-    proc, _ = _run([uv, "venv", "--quiet", "--python", base, prefix], timeout=300, env=env)
-    if proc.returncode == 0:
-        proc, _ = _run([uv, "pip", "sync", "--quiet", "--require-hashes", "--python",
-                        _venv_bin(prefix, "python"), lock], timeout=1800, env=env)
-    seconds = time.perf_counter() - started
-    return seconds, "" if proc.returncode == 0 else _tail(proc)
-
-
-def _wheelhouse(base: str, lock: Path, wheelhouse: Path) -> str:
-    """Download the lock's wheels once into a local folder (pip's warm cache); '' if ready."""
-    stamp = wheelhouse / ".lock-sha256"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if stamp.is_file() and stamp.read_text() == digest:
-        return ""
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    proc, _ = _run([base, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                    "--require-hashes", "--only-binary=:all:", "--dest", wheelhouse,
-                    "-r", lock], timeout=1800)
-    if proc.returncode != 0:
-        return _tail(proc)
-    stamp.write_text(digest)
-    return ""
-
-
-def _timed_pip(base: str, lock: Path, prefix: Path, wheelhouse: Path) -> tuple[float, str]:
-    shutil.rmtree(prefix, ignore_errors=True)
-    started = time.perf_counter()
-    proc, _ = _run([base, "-m", "venv", prefix], timeout=300)
-    if proc.returncode == 0:
-        proc, _ = _run([_venv_bin(prefix, "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "--no-index", "--find-links",
-                        wheelhouse, "--require-hashes", "-r", lock], timeout=1800)
-    seconds = time.perf_counter() - started
-    return seconds, "" if proc.returncode == 0 else _tail(proc)
-
+# --- environment creation, uv vs pip (probes/env_create.py, run by this Python) ----------
 
 def bench_env_create(python: Path, *, uv: str | None, lock: Path = CPU_LOCK,
-                     wheelhouse: Path | None = None, scratch: Path | None = None,
-                     ) -> dict[str, Any]:
+                     wheelhouse: Path | None = None) -> dict[str, Any]:
     """Seconds to create the CPU env from the lock with a warm cache: uv vs pip."""
-    base = _base_python(python)
-    wheelhouse = wheelhouse or REPO / ".cache" / "bench-wheelhouse"
-    result: dict[str, Any] = {"status": "ok", "lock": str(lock), "base_python": base}
-    with tempfile.TemporaryDirectory(prefix="kerasup-bench-env-", dir=scratch) as tmp:
-        if uv is None:
-            result["uv"] = {"status": "unavailable", "reason": "uv not found (pass --uv)"}
-        else:
-            # First run warms uv's cache (a no-op when the lock was installed before).
-            first, error = _timed_uv(uv, base, lock, Path(tmp) / "uv-env")
-            warm, error = (first, error) if error else _timed_uv(uv, base, lock,
-                                                                 Path(tmp) / "uv-env")
-            result["uv"] = ({"status": "failed", "reason": error} if error else
-                            {"status": "ok", "seconds": round(warm, 2),
-                             "first_run_seconds": round(first, 2),
-                             "version": _run([uv, "--version"], timeout=60)[0].stdout.strip()})
-        shutil.rmtree(Path(tmp) / "uv-env", ignore_errors=True)
-        error = _wheelhouse(base, lock, wheelhouse)
-        if error:
-            result["pip"] = {"status": "failed", "reason": f"pip download: {error}"}
-        else:
-            seconds, error = _timed_pip(base, lock, Path(tmp) / "pip-env", wheelhouse)
-            pip_version = _run([_venv_bin(Path(tmp) / "pip-env", "python"), "-m", "pip",
-                                "--version"], timeout=60)[0].stdout.split(" from ")[0]
-            result["pip"] = ({"status": "failed", "reason": error} if error else
-                             {"status": "ok", "seconds": round(seconds, 2),
-                              "wheelhouse": str(wheelhouse), "version": pip_version})
-    if result["uv"].get("seconds") and result["pip"].get("seconds"):
-        result["pip_over_uv"] = round(result["pip"]["seconds"] / result["uv"]["seconds"], 1)
-    if "ok" not in (result["uv"]["status"], result["pip"]["status"]):
-        result["status"] = "failed"
-    return result
+    args: list[str | os.PathLike[str]] = ["--python", python, "--lock", lock,
+                                          "--wheelhouse",
+                                          wheelhouse or REPO / ".cache" / "bench-wheelhouse"]
+    if uv:
+        args += ["--uv", uv]
+    return _probe(Path(sys.executable), "env_create", *args, timeout=3600)
 
 
 # --- report -------------------------------------------------------------------------------
@@ -330,64 +190,74 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
     return f"{value}{unit}"
 
 
-def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
+Row = tuple[str, str, str]
 
-    def section(name: str, render: Callable[[dict[str, Any]], None]) -> None:
+
+def _verify_rows(part: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for mode in ("quick", "full"):
+        entry = part.get(mode, {})
+        extra = f"verify itself {_fmt(entry.get('verify_duration_s'), ' s')}"
+        if entry.get("smoke_samples_per_second"):
+            extra += f"; smoke {_fmt(entry['smoke_samples_per_second'], ' samples/s')}"
+        if entry.get("exit_code"):
+            why = "; ".join(entry.get("failed_checks") or [entry.get("reason", "")])
+            extra += f"; exit {entry['exit_code']} ({why})"
+        label = "python -m verify" + (" --full" if mode == "full" else "")
+        rows.append((label, _fmt(entry.get("seconds"), " s"), extra))
+    return rows
+
+
+def _matmul_rows(part: dict[str, Any]) -> list[Row]:
+    n = part.get("n")
+    return [(f"numpy matmul f32 {n}x{n}", _fmt(part.get("numpy_gflops"), " GFLOP/s"),
+             f"(128x784)@(784x512): {_fmt(part.get('numpy_layer_gflops'), ' GFLOP/s')}"),
+            (f"TF matmul f32 {n}x{n}", _fmt(part.get("tf_gflops"), " GFLOP/s"),
+             f"(128x784)@(784x512): {_fmt(part.get('tf_layer_gflops'), ' GFLOP/s')}")]
+
+
+def _smoke_rows(part: dict[str, Any]) -> list[Row]:
+    rows = [("smoke model 784-512-10 train", _fmt(part.get("samples_per_second"), " samples/s"),
+             f"{_fmt(part.get('achieved_gflops'), ' GFLOP/s')} at "
+             f"{part['flops_per_sample']:,} FLOP/sample, batch 128")]
+    if part.get("floor_samples_per_second"):
+        rows.append(("  matmul floor for it", _fmt(part["floor_samples_per_second"],
+                                                   " samples/s"),
+                     f"at the best matmul rate, {part['peak_gflops_used']:,.1f} GFLOP/s; "
+                     f"reached {part['fraction_of_floor']:.0%} of it"))
+    return rows
+
+
+def _env_create_rows(part: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for tool in ("uv", "pip"):
+        entry = part.get(tool, {})
+        ok = entry.get("status") == "ok"
+        value = _fmt(entry.get("seconds"), " s") if ok else entry.get("status", "-")
+        note = entry.get("version", "") if ok else entry.get("reason", "")
+        rows.append((f"create CPU env, {tool} (warm)", value, note))
+    if part.get("pip_over_uv"):
+        rows.append(("  pip / uv", f"{part['pip_over_uv']}x", ""))
+    return rows
+
+
+_SECTION_ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "verify": _verify_rows, "matmul": _matmul_rows, "smoke": _smoke_rows,
+    "env_create": _env_create_rows,
+}
+
+
+def _rows(report: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for name, render in _SECTION_ROWS.items():
         part = report.get(name)
         if part is None:
-            return
-        if part.get("status") in ("unavailable", "skipped") or (
-                part.get("status") == "failed" and "reason" in part):
-            rows.append((name, part["status"], part.get("reason", "")))
-            return
-        render(part)
-
-    def verify(part: dict[str, Any]) -> None:
-        for mode in ("quick", "full"):
-            entry = part.get(mode, {})
-            extra = f"verify itself {_fmt(entry.get('verify_duration_s'), ' s')}"
-            if entry.get("smoke_samples_per_second"):
-                extra += f"; smoke {_fmt(entry['smoke_samples_per_second'], ' samples/s')}"
-            if entry.get("exit_code"):
-                why = "; ".join(entry.get("failed_checks") or [entry.get("reason", "")])
-                extra += f"; exit {entry['exit_code']} ({why})"
-            label = "python -m verify" + (" --full" if mode == "full" else "")
-            rows.append((label, _fmt(entry.get("seconds"), " s"), extra))
-
-    def matmul(part: dict[str, Any]) -> None:
-        n = part.get("n")
-        rows.append((f"numpy matmul f32 {n}x{n}", _fmt(part.get("numpy_gflops"), " GFLOP/s"),
-                     f"(128x784)@(784x512): {_fmt(part.get('numpy_layer_gflops'), ' GFLOP/s')}"))
-        rows.append((f"TF matmul f32 {n}x{n}", _fmt(part.get("tf_gflops"), " GFLOP/s"),
-                     f"(128x784)@(784x512): {_fmt(part.get('tf_layer_gflops'), ' GFLOP/s')}"))
-
-    def smoke(part: dict[str, Any]) -> None:
-        rows.append(("smoke model 784-512-10 train", _fmt(part.get("samples_per_second"),
-                                                          " samples/s"),
-                     f"{_fmt(part.get('achieved_gflops'), ' GFLOP/s')} at "
-                     f"{part['flops_per_sample']:,} FLOP/sample, batch 128"))
-        if part.get("floor_samples_per_second"):
-            rows.append(("  matmul floor for it", _fmt(part["floor_samples_per_second"],
-                                                       " samples/s"),
-                         f"at the best matmul rate, {part['peak_gflops_used']:,.1f} GFLOP/s; "
-                         f"reached {part['fraction_of_floor']:.0%} of it"))
-
-    def env_create(part: dict[str, Any]) -> None:
-        for tool in ("uv", "pip"):
-            entry = part.get(tool, {})
-            value = _fmt(entry.get("seconds"), " s") if entry.get("status") == "ok" else \
-                entry.get("status", "-")
-            note = entry.get("version", "") if entry.get("status") == "ok" else \
-                entry.get("reason", "")
-            rows.append((f"create CPU env, {tool} (warm)", value, note))
-        if part.get("pip_over_uv"):
-            rows.append(("  pip / uv", f"{part['pip_over_uv']}x", ""))
-
-    section("verify", verify)
-    section("matmul", matmul)
-    section("smoke", smoke)
-    section("env_create", env_create)
+            continue
+        status = part.get("status")
+        if status in ("unavailable", "skipped") or (status == "failed" and "reason" in part):
+            rows.append((name, status, part.get("reason", "")))
+        else:
+            rows += render(part)
     return rows
 
 

@@ -25,32 +25,40 @@ benchmarks). The functions below are also called cell by cell from ``mnist_dense
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# Run from anywhere: the toolkit root (for `verify.mnist_data`) is this file's parent folder.
-# Inside an environment made by setup/bootstrap.py, kerasup.pth puts it on the path already.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Inside a kerasup environment `verify` is importable already; from a bare checkout, the
+# toolkit root (this file's parent folder) provides it.
+if importlib.util.find_spec("verify") is None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import matplotlib  # noqa: E402
+from verify import tutorial
+from verify.graphviz import dot_advice
+from verify.mnist_data import MnistData, MnistDataError, load_mnist
+from verify.tutorial import (
+    BATCH_SIZE,
+    EPOCHS,
+    EXPECTED_LAYER_PARAMS,
+    EXPECTED_PARAMS,
+    SEED,
+    TUTORIAL_TRAIN,
+    TUTORIAL_VALIDATION,
+    build_model,
+    check_param_count,
+    validation_count,
+)
 
-matplotlib.use("Agg")  # files only: works headless, in CI and under nbclient
-
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from verify.mnist_data import MnistData, MnistDataError, load_mnist  # noqa: E402
+if TYPE_CHECKING:  # Keras, NumPy and matplotlib load when a function needs them, so
+    import keras  # --help and argument errors answer before TensorFlow is imported.
+    import numpy as np
 
 __all__ = [
     "BATCH_SIZE",
@@ -79,15 +87,17 @@ __all__ = [
     "write_metrics",
 ]
 
-EPOCHS = 5
-BATCH_SIZE = 128
-SEED = 1337
-# 784*512 + 512 weights and biases, then 512*10 + 10: the tutorial's model.summary().
-EXPECTED_LAYER_PARAMS = (401_920, 5_130)
-EXPECTED_PARAMS = 407_050
-# The tutorial holds out the first 10,000 of 60,000 training images: one sixth.
-TUTORIAL_TRAIN, TUTORIAL_VALIDATION = 60_000, 10_000
 METRICS_SCHEMA_VERSION = 1
+
+
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (headless, CI, nbclient)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,8 @@ class Result:
 
 def seed_everything(seed: int = SEED) -> list[str]:
     """Seed Python, NumPy and the backend, and make TensorFlow's ops deterministic."""
+    import keras
+
     notes: list[str] = []
     keras.utils.set_random_seed(seed)
     if keras.backend.backend() == "tensorflow":
@@ -132,6 +144,7 @@ def load_data(data: Path | None = None, *, download: bool = True) -> MnistData:
 
 def save_first_images(data: MnistData, out: Path) -> dict[str, Path]:
     """Save the first training and the first test image as PNGs, titled with their labels."""
+    plt = _pyplot()
     saved: dict[str, Path] = {}
     for name, images, labels in (("train", data.x_train, data.y_train),
                                  ("test", data.x_test, data.y_test)):
@@ -146,43 +159,12 @@ def save_first_images(data: MnistData, out: Path) -> dict[str, Path]:
     return saved
 
 
-def build_model() -> keras.Sequential:
-    """The tutorial's network: Dense(512, relu) on 784 inputs, then Dense(10, softmax)."""
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(28 * 28,)),
-            keras.layers.Dense(512, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ],
-        name="mnist_dense",
-    )
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def check_param_count(model: keras.Model) -> int:
-    """Raise unless the model has the tutorial's 401,920 + 5,130 = 407,050 parameters."""
-    per_layer = tuple(layer.count_params() for layer in model.layers)
-    total = model.count_params()
-    if per_layer != EXPECTED_LAYER_PARAMS or total != EXPECTED_PARAMS:
-        raise RuntimeError(f"model has {per_layer} = {total:,} parameters, expected "
-                           f"{EXPECTED_LAYER_PARAMS} = {EXPECTED_PARAMS:,}")
-    return total
-
-
-def validation_count(n_train: int) -> int:
-    """How many of the first training images to hold out: 10,000 of 60,000, else 1/6."""
-    return n_train * TUTORIAL_VALIDATION // TUTORIAL_TRAIN
-
-
 def prepare(data: MnistData) -> Prepared:
     """Flatten to 784 floats in [0, 1], one-hot the labels, hold out the first 1/6 to validate."""
-    def flat(images: np.ndarray) -> np.ndarray:
-        return images.reshape((len(images), 28 * 28)).astype("float32") / 255
+    import numpy as np
 
-    x_train, x_test = flat(data.x_train), flat(data.x_test)
-    y_train = keras.utils.to_categorical(data.y_train, 10)
-    y_test = keras.utils.to_categorical(data.y_test, 10)
+    x_train, x_test = tutorial.flatten(data.x_train), tutorial.flatten(data.x_test)
+    y_train, y_test = tutorial.one_hot(data.y_train), tutorial.one_hot(data.y_test)
     n_val = validation_count(len(x_train))
     return Prepared(x_train=x_train[n_val:], y_train=y_train[n_val:],
                     x_val=x_train[:n_val], y_val=y_train[:n_val],
@@ -198,6 +180,7 @@ def train(model: keras.Model, prepared: Prepared, *, epochs: int = EPOCHS,
 
 def plot_history(history: dict[str, list[float]], out: Path) -> dict[str, Path]:
     """Training vs validation loss and accuracy per epoch, one PNG each."""
+    plt = _pyplot()
     epochs = range(1, len(history["loss"]) + 1)
     saved: dict[str, Path] = {}
     for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
@@ -225,6 +208,8 @@ def evaluate(model: keras.Model, prepared: Prepared) -> tuple[float, float]:
 
 def predict_first(model: keras.Model, prepared: Prepared) -> tuple[int, int, np.ndarray]:
     """The predicted digit for the first test image, its true label, and the probabilities."""
+    import numpy as np
+
     probabilities = model.predict(prepared.x_test[:1], verbose=0)[0]
     return int(np.argmax(probabilities)), int(prepared.test_labels[0]), probabilities
 
@@ -238,10 +223,12 @@ def save_model(model: keras.Model, out: Path) -> Path:
 
 def plot_graph(model: keras.Model, out: Path) -> tuple[Path | None, str]:
     """Draw the model's graph with Graphviz; without `dot`, a one-line message instead."""
+    import keras
+
     path = out / "model.png"
-    if shutil.which("dot") is None:
-        return None, ("model graph not drawn: Graphviz's `dot` is not on PATH (install it: "
-                      "`sudo apt-get install graphviz` or `conda install graphviz`)")
+    advice = dot_advice()
+    if advice is not None:  # not on PATH: where it is, or how to install it
+        return None, f"model graph not drawn: {advice}"
     try:
         keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
                                show_layer_activations=True)
@@ -259,6 +246,8 @@ def collect_metrics(
     batch_size: int, seed: int, notes: list[str], train_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The figures metrics.json records about one run."""
+    import keras
+
     metrics: dict[str, Any] = {
         "source": mnist.source,
         "is_mnist": mnist.is_mnist,
@@ -298,6 +287,7 @@ def write_metrics(result: Result, out: Path) -> Path:
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        prog="python examples/mnist_dense.py",
         description="Train the tutorial's Dense MNIST network and write its results to --out.")
     parser.add_argument("--data", type=Path, default=None,
                         help="a folder of MNIST IDX files or an mnist.npz (default: the Keras "
@@ -372,7 +362,8 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: 0 on success, 2 for a bad --data path."""
-    args = _parse_args(argv)
+    args = _parse_args(argv)  # before Keras: --help and usage errors answer at once
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         result = run(args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
                      seed=args.seed, download=not args.no_download)

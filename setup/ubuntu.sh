@@ -6,38 +6,43 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.11|3.12|3.13] [--prefix DIR]
-                       [--conda] [--dry-run] [--yes] [--help]
+Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.X] [--prefix DIR]
+                       [--conda] [--dry-run] [--yes] [--help] [other setup options]
 
 Creates a verified Keras/TensorFlow environment from the project's hashed lock.
+
+This wrapper finds a Python (3.10 or newer) to run setup/bootstrap.py with and installs
+the system packages the environment needs (graphviz, python3-venv) with apt; every option
+is passed through to setup/bootstrap.py, which checks them all (its --help lists more).
 
 Options:
   --variant cpu|gpu      which environment (default: cpu; gpu needs Linux x86_64 and an
                          NVIDIA driver, on WSL2 too)
-  --python 3.11|3.12|3.13
-                         Python version of the environment (default: 3.12, or the one an
+  --python 3.X           Python version of the environment (default: 3.12, or the one an
                          existing install at the prefix uses)
   --prefix DIR           where the environment goes (default: .venv in the repository)
   --conda                create it from envs/<variant>/conda-lock.yml with micromamba or
-                         conda-lock instead of uv and the pip lock
+                         conda-lock instead of uv and the pip lock (graphviz then comes
+                         from conda-forge, so apt installs none)
   --dry-run              print every action and change nothing
-  --yes                  do not ask before sudo apt-get (or before replacing a foreign
-                         environment at the prefix)
+  --yes                  do not ask before sudo apt-get (it answers questions only: an
+                         environment kerasup did not make is replaced only with
+                         --replace-foreign, which moves it aside)
   --help                 show this help
 
-Steps: checks (OS, architecture, Python, disk, proxy, NVIDIA driver for gpu), apt packages
-when missing (graphviz, python3-venv; sudo only after asking), then setup/bootstrap.py:
-uv (pinned, from PyPI) -> environment -> kerasup.pth -> keras.json -> install record ->
-python -m verify. Running it again is a quick no-op that still verifies, and repairs an
-interrupted install.
+Steps: apt packages when missing (sudo only after asking), then setup/bootstrap.py: checks
+(OS, architecture, Python, disk, proxy, NVIDIA driver for gpu) -> uv (pinned, from PyPI)
+-> environment -> site hook -> install record -> keras.json -> python -m verify. Running
+it again is a quick no-op that still verifies, and repairs an interrupted install.
 
 Environment:
   KERASUP_MIN_FREE_GB    free disk space required, in GB (default 3 for cpu, 8 for gpu)
   KERASUP_OFFLINE=1      never download (install only from uv's cache)
-  KERASUP_PYTHON         the interpreter that runs the bootstrap (default: a python3 >= 3.10)
+  KERASUP_PYTHON         the interpreter to make the environment from (and to run setup)
   KERAS_HOME             where keras.json is written (default: ~/.keras)
 
-Exit status: verify's (0 ready, 1 a check failed), 2 bad input, 3 setup could not proceed.
+Exit status: verify's (0 ready, 1 a check failed), 2 bad input, 3 setup could not proceed,
+130 interrupted.
 EOF
 }
 
@@ -47,65 +52,35 @@ err() {
     printf 'kerasup: error: %s\n' "$1" >&2
     exit "${2:-3}"
 }
-usage_err() { err "$1 (see --help)" 2; }
 need_cmd() {
     if ! command -v "$1" >/dev/null 2>&1; then
-        err "need '$1' (command not found)"
+        err "need '$1' (command not found) (fix: install it with your package manager)"
     fi
 }
 ensure() {
     if ! "$@"; then err "command failed: $*"; fi
 }
 
-# Globals set by parse_args.
-variant=cpu
-python_version=
-prefix=
+# Globals set by parse_args: only what this wrapper acts on. Every argument is passed
+# through to setup/bootstrap.py unchanged, which validates them all (one place has the rules).
 conda=0
 dry_run=0
 yes=0
 bootstrap_args=()
 
 parse_args() {
+    bootstrap_args=("$@")
     while [ $# -gt 0 ]; do
         case "$1" in
-            --variant | --python | --prefix)
-                [ $# -ge 2 ] || usage_err "$1 needs a value"
-                case "$1" in
-                    --variant) variant="$2" ;;
-                    --python) python_version="$2" ;;
-                    --prefix) prefix="$2" ;;
-                esac
-                shift 2
-                ;;
-            --variant=* | --python=* | --prefix=*)
-                local name="${1%%=*}" value="${1#*=}"
-                set -- "$name" "$value" "${@:2}"
-                ;;
-            --conda) conda=1; shift ;;
-            --dry-run) dry_run=1; shift ;;
-            --yes | -y) yes=1; shift ;;
             --help | -h) usage; exit 0 ;;
-            *) usage_err "unknown option '$1'" ;;
+            --conda) conda=1 ;;
+            --dry-run) dry_run=1 ;;
+            --yes | -y) yes=1 ;;
+            # options taking a value: skip the value, whatever it looks like
+            --variant | --python | --python-exe | --prefix | --platform) shift ;;
         esac
+        if [ $# -gt 0 ]; then shift; fi
     done
-    case "$variant" in
-        cpu | gpu) ;;
-        *) usage_err "unknown variant '$variant': choose cpu or gpu" ;;
-    esac
-    case "$python_version" in
-        "" | 3.11 | 3.12 | 3.13) ;;
-        *) usage_err "unsupported Python '$python_version': choose 3.11, 3.12 or 3.13" ;;
-    esac
-    if [ -n "$prefix" ] && [ -e "$prefix" ] && [ ! -d "$prefix" ]; then
-        usage_err "prefix $prefix exists and is not a directory"
-    fi
-    bootstrap_args=(--variant "$variant")
-    if [ -n "$python_version" ]; then bootstrap_args+=(--python "$python_version"); fi
-    if [ -n "$prefix" ]; then bootstrap_args+=(--prefix "$prefix"); fi
-    if [ "$conda" = 1 ]; then bootstrap_args+=(--conda); fi
-    if [ "$yes" = 1 ]; then bootstrap_args+=(--yes); fi
-    if [ "$dry_run" = 1 ]; then bootstrap_args+=(--dry-run); fi
     return 0
 }
 
@@ -115,7 +90,7 @@ check_os() {
     kernel="$(uname -s)"
     arch="$(uname -m)"
     if [ "$kernel" != Linux ]; then
-        err "this script is for Ubuntu/Debian Linux (and WSL2), not $kernel; on macOS run: python3 setup/bootstrap.py; on Windows: setup\\windows.ps1" 2
+        err "this script is for Ubuntu/Debian Linux (and WSL2), not $kernel (fix: on macOS run python3 setup/bootstrap.py; on Windows setup\\windows.ps1)" 2
     fi
     if [ -r /etc/os-release ]; then
         # shellcheck disable=SC1091
@@ -170,20 +145,20 @@ run_privileged() {
         return 0
     fi
     if ! command -v sudo >/dev/null 2>&1; then
-        err "this needs root and sudo is not installed: run this as root, then run this script again: $shown"
+        err "this needs root and sudo is not installed (fix: run this as root, then run this script again: $shown)"
     fi
     say "this needs root: sudo $shown"
     if [ "$yes" != 1 ]; then
         local answer=""
         if ! { exec 3</dev/tty; } 2>/dev/null; then
-            err "cannot ask for permission (no terminal): run 'sudo $shown' yourself, or rerun with --yes"
+            err "cannot ask for permission (no terminal) (fix: run 'sudo $shown' yourself, or rerun with --yes)"
         fi
         printf 'kerasup: run it now? [y/N] ' >&2
         read -r answer <&3 || true
         exec 3<&-
         case "$answer" in
             y | Y | yes) ;;
-            *) err "not confirmed: run 'sudo $shown' yourself, then run this script again" ;;
+            *) err "not confirmed (fix: run 'sudo $shown' yourself, then run this script again)" ;;
         esac
     fi
     ensure sudo "$@"
@@ -224,7 +199,7 @@ main() {
     if ! py="$(find_bootstrap_python)"; then
         # A minimal image without any python3: the one system package needed before checks.
         if ! command -v apt-get >/dev/null 2>&1; then
-            err "no Python 3.10 or newer found to run the bootstrap (looked for python3, python3.1x, ~/.pyenv/versions): install python3"
+            err "no Python 3.10 or newer found to run the bootstrap (looked for python3, python3.1x, ~/.pyenv/versions) (fix: install python3)"
         fi
         say "no Python 3.10 or newer found to run the bootstrap: installing the system python3"
         run_privileged sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 python3 python3-venv"
@@ -232,7 +207,7 @@ main() {
             say "dry run: stopping here, no Python to run the bootstrap yet"
             exit 0
         fi
-        py="$(find_bootstrap_python)" || err "python3 was installed but is older than 3.10: install python3.11 or newer"
+        py="$(find_bootstrap_python)" || err "python3 was installed but is older than 3.10 (fix: install python3.11 or newer)"
     fi
     say "Python to run the bootstrap: $py ($("$py" -c 'import platform; print(platform.python_version())'))"
 

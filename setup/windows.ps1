@@ -20,8 +20,8 @@
     cpu (default) or gpu. gpu explains the WSL2 route and stops.
 
 .PARAMETER Python
-    Python version of the environment: 3.11, 3.12 or 3.13 (default 3.12, else the newest of
-    them that the py launcher knows).
+    Python version of the environment, such as 3.12 (default 3.12, else the newest supported
+    one that the py launcher knows); setup\bootstrap.py says which versions it supports.
 
 .PARAMETER Prefix
     Where the environment goes (default: .venv in the repository).
@@ -34,7 +34,8 @@
     Print every action and change nothing.
 
 .PARAMETER Yes
-    Do not ask before installing Python, graphviz or the C++ runtime with winget/choco.
+    Do not ask before installing Python, graphviz or the C++ runtime with winget/choco. It
+    answers questions only: it never replaces an environment kerasup did not make.
 
 .PARAMETER Help
     Show this help.
@@ -50,10 +51,9 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('cpu', 'gpu')]
+    # Not validated here: setup\bootstrap.py checks every value (one place has the rules).
     [string]$Variant = 'cpu',
 
-    [ValidateSet('3.11', '3.12', '3.13')]
     [string]$Python = '',
 
     [string]$Prefix = '',
@@ -81,11 +81,12 @@ function Write-Step {
 }
 
 function Stop-Setup {
-    # The refusal helper: the reason, the fix on its own line, then exit (break under iex,
+    # The refusal helper: one line, the reason and its fix, then exit (break under iex,
     # so the user's window stays open).
     param([string]$Reason, [string]$Fix = '', [int]$Code = 3)
-    [Console]::Error.WriteLine("kerasup: error: $Reason")
-    if ($Fix) { Write-Host "  fix: $Fix" }
+    $line = "kerasup: error: $Reason"
+    if ($Fix) { $line += " (fix: $Fix)" }
+    [Console]::Error.WriteLine($line)
     if ($MyInvocation.ScriptName) { exit $Code } else { break }
 }
 
@@ -112,10 +113,8 @@ function Show-WslInstruction {
 function Test-Architecture {
     $arch = $env:PROCESSOR_ARCHITECTURE
     if ($env:PROCESSOR_ARCHITEW6432) { $arch = $env:PROCESSOR_ARCHITEW6432 }
+    # Reported only: setup\bootstrap.py refuses an unsupported platform, with its fix.
     Write-Step "found: Windows $([Environment]::OSVersion.Version), $arch, PowerShell $($PSVersionTable.PSVersion)"
-    if ($arch -ne 'AMD64') {
-        Stop-Setup -Reason "kerasup supports 64-bit x86 Windows (win-64) only, not $arch" -Fix 'use WSL2 or Colab' -Code 2
-    }
 }
 
 function Invoke-NativeQuiet {
@@ -235,10 +234,10 @@ function Test-MsvcRuntime {
 function Invoke-Bootstrap {
     param([string]$PythonExe)
     $arguments = @($script:Bootstrap, '--variant', $Variant, '--python-exe', $PythonExe)
+    if ($Python) { $arguments += @('--python', $Python) }
     if ($Prefix) { $arguments += @('--prefix', $Prefix) }
     if ($Conda) { $arguments += '--conda' }
     if ($DryRun) { $arguments += '--dry-run' }
-    if ($Yes) { $arguments += '--yes' }
     Write-Step 'handing over to setup\bootstrap.py'
     $env:PYTHONUTF8 = '1'  # verify's report has non-ASCII marks; the console may be cp1252
     & $PythonExe @arguments | Out-Host

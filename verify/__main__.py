@@ -1,10 +1,29 @@
-"""``python -m verify``: run the readiness checks (see ``--help``)."""
+"""``python -m verify``: run the readiness checks (see ``--help``).
+
+The environment is checked before pytest or TensorFlow is imported, so a Python that is not
+a kerasup environment gets one line naming the one to use, not an ImportError traceback.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from verify.app import main
+from envs.contract.errors import KerasupError
+
+
+def _run() -> int:
+    from verify.preflight import check_environment
+
+    if not {"-h", "--help", "--version", "--list"} & set(sys.argv[1:]):
+        try:
+            check_environment()
+        except KerasupError as exc:
+            print(f"python -m verify: error: {exc.one_line()}", file=sys.stderr)
+            return int(exc.code)
+    from verify.app import main
+
+    return main()
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())

@@ -2,7 +2,9 @@
 
 Orchestration only: parsing is :mod:`verify.cli`, the checks are :mod:`verify.checks`, the
 pytest glue is :mod:`verify.plugin`, output is :mod:`verify.render_human` and
-:mod:`verify.render_json`; JUnit XML is pytest's own ``--junitxml``.
+:mod:`verify.render_json`; JUnit XML is pytest's own ``--junitxml``, written to a private
+temporary file and committed with the JSON report by :mod:`verify.reports` once the run is
+complete (so the screen, both reports and the exit status always describe the same run).
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
+from envs.contract.errors import CannotProceed, ExitCode, KerasupError, LockError, UsageError
+from envs.contract.platforms import current_platform
 from verify import SCHEMA_VERSION, __version__
 from verify.checks import CHECK_NAMES, HERE, check_path, describe
 from verify.cli import Options, parse_args
@@ -23,7 +30,7 @@ from verify.result import Report
 
 __all__ = ["main", "run_checks"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PROG = "python -m verify"
 
 
 @contextlib.contextmanager
@@ -42,10 +49,13 @@ def _pytest_environment(verbose: bool) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE) -> Report:
+def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
+               junit: Path | None = None) -> Report:
     """Run every check through pytest (unselected ones are reported as skipped).
 
-    ``checks_dir`` holds the ``check_<name>.py`` modules (tests point it elsewhere).
+    ``checks_dir`` holds the ``check_<name>.py`` modules (tests point it elsewhere);
+    ``junit``: where pytest writes its JUnit XML (a temporary file: see :func:`main`).
+    KeyboardInterrupt when the run was interrupted.
     """
     import pytest
 
@@ -56,8 +66,8 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE) -
     args += ["-c", str(HERE / "pytest.ini"), "--rootdir", str(checks_dir), "-p", "no:cacheprovider",
              "-p", "no:terminal", "-p", "no:stepwise", "--continue-on-collection-errors",
              "-o", "faulthandler_timeout=0"]
-    if options.junit:
-        args += ["--junitxml", str(options.junit.resolve())]
+    if junit is not None:
+        args += ["--junitxml", str(junit)]
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     with _pytest_environment(options.verbose):
@@ -78,6 +88,7 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE) -
 def _options_dict(options: Options) -> dict[str, object]:
     return {
         "selected": list(options.selected), "full": options.full, "fix": options.fix,
+        "deep": options.deep,
         "data": str(options.data) if options.data else None,
         "out": str(options.out) if options.out else None,
         "expect_gpu": options.expect_gpu, "variant": options.variant,
@@ -96,53 +107,97 @@ def _use_color(options: Options) -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _writable_target(path: Path | None, flag: str) -> str | None:
-    if path is None:
-        return None
-    if path.is_dir():
-        return f"{flag} {path}: is a directory; name a file"
-    parent = path.resolve().parent
+def _output_stream(stream: TextIO) -> bool:
+    """Make ``stream`` never raise on a character it cannot encode; True when it can show
+    the report's symbols (else the report is drawn in ASCII)."""
+    from verify.render_human import can_encode
+
+    with contextlib.suppress(AttributeError, ValueError):
+        stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
+    return can_encode(getattr(stream, "encoding", None))
+
+
+def _error(exc: KerasupError) -> int:
+    print(f"{PROG}: error: {exc.one_line()}", file=sys.stderr)
+    return int(exc.code)
+
+
+def _refuse_bad_lock(options: Options) -> None:
+    """A --lock the user named must be a kerasup lock: refused before any check runs."""
+    if options.lock is None:
+        return
+    from verify.locks import lock_coverage
+
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        lock_coverage(options.lock, current_platform())
+    except LockError as exc:
+        raise UsageError(f"--lock {exc.message}", fix=exc.fix) from None
+
+
+def _scratch_dir() -> Path:
+    """A private folder for pytest's JUnit XML until the run is complete."""
+    try:
+        return Path(tempfile.mkdtemp(prefix="kerasup-verify-junit-"))
     except OSError as exc:
-        return f"{flag} {path}: cannot create {parent} ({exc.strerror or exc})"
-    if not os.access(parent, os.W_OK):
-        return f"{flag} {path}: {parent} is not writable"
-    return None
+        raise CannotProceed(f"cannot create a temporary folder in {tempfile.gettempdir()} "
+                            f"({exc.strerror or exc})",
+                            fix="free some space there, or set TMPDIR to a writable folder"
+                            ) from None
+
+
+def _run(options: Options, ascii_only: bool) -> int:
+    from verify.reports import commit, refuse_unwritable
+
+    refuse_unwritable({"--json": options.json, "--junit": options.junit})
+    _refuse_bad_lock(options)
+    context = resolve_context(options.variant, options.lock, options.expect_gpu)
+    scratch = _scratch_dir() if options.junit else None
+    try:
+        junit = scratch / "junit.xml" if scratch else None
+        report = run_checks(options, context, junit=junit)
+        from verify.render_human import render
+        from verify.render_json import to_json
+
+        sys.stdout.write(render(report, verbose=options.verbose, color=_use_color(options),
+                                ascii_only=ascii_only))
+        outputs: dict[Path, bytes] = {}
+        if options.json:
+            outputs[options.json] = to_json(report).encode("utf-8")
+        if options.junit and junit is not None:
+            if not junit.is_file():
+                raise CannotProceed("pytest wrote no JUnit XML (is the temporary folder "
+                                    f"{junit.parent.parent} full?)",
+                                    fix="free some space there, or set TMPDIR to another "
+                                        "folder, then run again")
+            outputs[options.junit] = junit.read_bytes()
+        commit(outputs)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    for flag, path in (("JSON report", options.json), ("JUnit XML", options.junit)):
+        if path:
+            print(f"{flag}: {path}")
+    sys.stdout.flush()
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 failed, 2 usage, 130 interrupted)."""
+    """Entry point; returns the exit status (envs.contract.errors.ExitCode: 0 ready, 1 a
+    check failed, 2 usage, 3 the reports could not be written, 130 interrupted)."""
+    ascii_only = not _output_stream(sys.stdout)
+    _output_stream(sys.stderr)
     try:
         try:
             options = parse_args(argv)
         except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
-            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+            return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
         if options.list_checks:
             sys.stdout.write(_list_checks())
-            return EXIT_OK
-        for problem in (_writable_target(options.json, "--json"),
-                        _writable_target(options.junit, "--junit")):
-            if problem:
-                print(f"python -m verify: error: {problem}", file=sys.stderr)
-                return EXIT_USAGE
-        context = resolve_context(options.variant, options.lock, options.expect_gpu)
-        report = run_checks(options, context)
-        if options.json:
-            from verify.render_json import write_json
-
-            write_json(report, options.json)
-        from verify.render_human import render
-
-        sys.stdout.write(render(report, verbose=options.verbose, color=_use_color(options)))
-        if options.json:
-            print(f"JSON report: {options.json}")
-        if options.junit:
-            print(f"JUnit XML: {options.junit}")
-        sys.stdout.flush()
-        return EXIT_OK if report.ok else EXIT_FAILED
+            return ExitCode.OK
+        return _run(options, ascii_only)
+    except KerasupError as exc:
+        return _error(exc)
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
+        print(f"\n{PROG}: interrupted: no report written (earlier reports left as they were)",
+              file=sys.stderr)
+        return ExitCode.INTERRUPTED

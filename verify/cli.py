@@ -7,14 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envs.contract.facts import VARIANTS
 from verify import __version__
 from verify.checks import CHECK_NAMES, normalize_name
 
 __all__ = ["Options", "build_parser", "parse_args"]
 
 EPILOG = """\
-exit status: 0 every check passed (warnings allowed), 1 a check failed or crashed,
-2 usage error, 130 interrupted.
+exit status: 0 every selected check passed (warnings allowed), 1 a check failed or
+crashed, 2 usage error (also: a --json/--junit place that cannot be written, a --lock that
+is not a kerasup lock, nothing selected), 3 the reports could not be written, 130
+interrupted (no report written).
 
 examples:
   python -m verify                         quick readiness report
@@ -37,6 +40,7 @@ class Options:
     full: bool = False
     out: Path | None = None
     fix: bool = False
+    deep: bool = False
     expect_gpu: bool | None = None
     json: Path | None = None
     junit: Path | None = None
@@ -74,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--skip", nargs="+", metavar="CHECK", default=[],
                      help="do not run these checks")
     env = p.add_argument_group("what to expect")
-    env.add_argument("--variant", choices=("cpu", "gpu"),
+    env.add_argument("--variant", choices=VARIANTS,
                      help="the environment variant (default: from the install record "
                           "<prefix>/share/kerasup/install.json, else inferred)")
     env.add_argument("--lock", type=Path, metavar="PATH",
@@ -84,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fail unless TensorFlow can use a GPU (default for variant gpu)")
     env.add_argument("--no-expect-gpu", dest="expect_gpu", action="store_false",
                      help="do not require a GPU (default for variant cpu)")
+    env.add_argument("--deep", action="store_true",
+                     help="packages: also compare every installed file's sha256 with its "
+                          "RECORD (reads every byte; default: existence and size only)")
     work = p.add_argument_group("the MNIST smoke model and the model graph")
     work.add_argument("--data", type=Path, metavar="PATH",
                       help="MNIST as a directory of IDX files or an mnist.npz (default: the "
@@ -96,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="repair keras.json (after a timestamped backup); nothing is "
                            "written without it")
     rep = p.add_argument_group("reports")
-    rep.add_argument("--json", type=Path, metavar="FILE", help="write the JSON report here")
-    rep.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML here")
+    rep.add_argument("--json", type=Path, metavar="FILE",
+                     help="write the JSON report here (atomically, once the run is complete)")
+    rep.add_argument("--junit", type=Path, metavar="FILE",
+                     help="write JUnit XML here (atomically, with the JSON report)")
     rep.add_argument("-v", "--verbose", action="store_true",
                      help="details for every check, and TensorFlow's own log lines")
     rep.add_argument("--color", dest="color", action="store_true", default=None,
@@ -116,10 +125,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     skip = _check_names(parser, ns.skip, "--skip")
     if ns.lock is not None and not ns.lock.is_file():
         parser.error(f"--lock {ns.lock}: no such file")
+    if ns.only and not only:
+        parser.error(f"--only {' '.join(ns.only)!r} names no check; choose from "
+                     f"{', '.join(CHECK_NAMES)} (see --list)")
     selected = tuple(n for n in CHECK_NAMES if (not only or n in only) and n not in skip)
+    if not selected and not ns.list_checks:
+        parser.error("--only/--skip leave no check to run; select at least one (see --list)")
     return Options(
         list_checks=ns.list_checks, only=tuple(only), skip=tuple(skip), variant=ns.variant,
         lock=ns.lock.resolve() if ns.lock else None, data=ns.data, full=ns.full,
-        out=ns.out, fix=ns.fix, expect_gpu=ns.expect_gpu, json=ns.json, junit=ns.junit,
+        out=ns.out, fix=ns.fix, deep=ns.deep, expect_gpu=ns.expect_gpu, json=ns.json,
+        junit=ns.junit,
         verbose=ns.verbose, color=ns.color, selected=selected,
     )

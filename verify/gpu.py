@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from envs.contract.nvidia import WSL_LIB, find_nvidia_smi
 
 __all__ = [
     "BuildInfo",
@@ -170,9 +171,9 @@ def probe_driver() -> tuple[DriverInfo | None, list[str]]:
         reasons.append("nvidia-ml-py (pynvml) is not installed")
     except Exception as exc:  # pynvml raises NVMLError subclasses built at run time
         reasons.append(f"NVML: {exc}")
-    smi = shutil.which("nvidia-smi")
+    smi = find_nvidia_smi(os.environ)  # PATH, then WSL2's /usr/lib/wsl/lib
     if not smi:
-        reasons.append("nvidia-smi is not on PATH")
+        reasons.append(f"nvidia-smi is not on PATH (nor in {WSL_LIB})")
         return None, reasons
     try:
         out = subprocess.run([smi], capture_output=True, text=True, timeout=20)
@@ -257,19 +258,7 @@ def probe_runtime_subprocess(timeout: float = 180) -> tuple[RuntimeInfo, str]:
     return info, log
 
 
-def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | None,
-             driver_reasons: list[str], build: BuildInfo | None,
-             runtime: RuntimeInfo | None, environ: Mapping[str, str]) -> Verdict:
-    """Where the chain driver -> build -> runtime breaks, and the fix. Pure."""
-    gpus = runtime.gpus if runtime else []
-    works = bool(gpus) and runtime is not None and not runtime.matmul_error
-    if works and runtime is not None:
-        return Verdict("pass", f"{len(gpus)} GPU(s) usable by TensorFlow; matmul ran on "
-                       f"{runtime.matmul_device or gpus[0]}")
-    if not expect_gpu:
-        seen = (f"driver {driver.driver_version} with {len(driver.gpus)} GPU(s) present, "
-                "unused by the CPU variant" if driver else "no NVIDIA driver")
-        return Verdict("pass", f"CPU only, as the variant expects ({seen})")
+def _platform_verdict(system: str, build: BuildInfo | None) -> Verdict | None:
     tf_ver = _ver(build.tf_version if build else None)
     if system == "Darwin":
         return Verdict("fail", "macOS has no CUDA: TensorFlow cannot use an NVIDIA GPU here",
@@ -279,7 +268,11 @@ def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | N
         return Verdict("fail", "native Windows: TensorFlow newer than 2.10 has no GPU support "
                        "there", "use WSL2: wsl --install -d Ubuntu, then run setup/ubuntu.sh "
                        "inside it (the Windows NVIDIA driver serves WSL2)", "platform")
-    cvd = environ.get("CUDA_VISIBLE_DEVICES")
+    return None
+
+
+def _driver_verdict(wsl: bool, driver: DriverInfo | None, driver_reasons: list[str],
+                    environ: Mapping[str, str]) -> Verdict | None:
     if driver is None:
         fix = ("install the NVIDIA driver: Ubuntu: sudo ubuntu-drivers install && sudo reboot;"
                " other Linux: your distribution's nvidia driver package")
@@ -293,15 +286,22 @@ def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | N
         return Verdict("fail", f"driver {driver.driver_version} loaded but it sees no GPU",
                        "check that the GPU is enabled (nvidia-smi) and not passed to a VM",
                        "driver")
+    cvd = environ.get("CUDA_VISIBLE_DEVICES")
     if cvd is not None and cvd.strip() in ("", "-1"):
         return Verdict("fail", f"CUDA_VISIBLE_DEVICES={cvd!r} hides every GPU",
                        "unset CUDA_VISIBLE_DEVICES (or set it to 0)", "runtime")
-    if build is not None and not build.is_cuda_build:
+    return None
+
+
+def _build_verdict(driver: DriverInfo, build: BuildInfo | None) -> Verdict | None:
+    if build is None:
+        return None
+    if not build.is_cuda_build:
         return Verdict("fail", f"TensorFlow {build.tf_version} is a CPU-only build "
                        "(tensorflow-cpu, or a platform without CUDA wheels)",
                        "install the GPU variant's lock: envs/gpu/requirements.txt "
                        "(tensorflow[and-cuda])", "build")
-    if build is not None and build.cuda_version and driver.cuda_version:
+    if build.cuda_version and driver.cuda_version:
         need, have = _ver(build.cuda_version)[:2], _ver(driver.cuda_version)[:2]
         if have < need:
             mind = min_driver_for(build.cuda_version)
@@ -311,6 +311,10 @@ def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | N
                            f"upgrade the NVIDIA driver to {mind or 'a newer release'} or "
                            "newer (Ubuntu: sudo ubuntu-drivers install), then reboot",
                            "driver")
+    return None
+
+
+def _runtime_verdict(runtime: RuntimeInfo | None, environ: Mapping[str, str]) -> Verdict:
     if runtime is not None and runtime.missing_libraries:
         libs = ", ".join(runtime.missing_libraries)
         ld = environ.get("LD_LIBRARY_PATH", "")
@@ -321,7 +325,7 @@ def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | N
                        "uv pip sync --require-hashes envs/gpu/requirements.txt"
                        + ("; and unset LD_LIBRARY_PATH (or drop its CUDA folders)" if ld
                           else ""), "runtime")
-    if runtime is not None and gpus and runtime.matmul_error:
+    if runtime is not None and runtime.gpus and runtime.matmul_error:
         return Verdict("fail", f"GPU registered but a matmul on it failed: "
                        f"{runtime.matmul_error}", "check nvidia-smi for errors and that no "
                        "other process holds all GPU memory", "runtime")
@@ -331,6 +335,25 @@ def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | N
     return Verdict("fail", f"TensorFlow registers no GPU ({detail})",
                    "run python -m verify --only gpu --verbose for TensorFlow's full log",
                    "runtime")
+
+
+def diagnose(*, expect_gpu: bool, system: str, wsl: bool, driver: DriverInfo | None,
+             driver_reasons: list[str], build: BuildInfo | None,
+             runtime: RuntimeInfo | None, environ: Mapping[str, str]) -> Verdict:
+    """Where the chain platform -> driver -> build -> runtime breaks, and the fix. Pure."""
+    gpus = runtime.gpus if runtime else []
+    if gpus and runtime is not None and not runtime.matmul_error:
+        return Verdict("pass", f"{len(gpus)} GPU(s) usable by TensorFlow; matmul ran on "
+                       f"{runtime.matmul_device or gpus[0]}")
+    if not expect_gpu:
+        seen = (f"driver {driver.driver_version} with {len(driver.gpus)} GPU(s) present, "
+                "unused by the CPU variant" if driver else "no NVIDIA driver")
+        return Verdict("pass", f"CPU only, as the variant expects ({seen})")
+    verdict = (_platform_verdict(system, build)
+               or _driver_verdict(wsl, driver, driver_reasons, environ))
+    if verdict is None and driver is not None:
+        verdict = _build_verdict(driver, build)
+    return verdict or _runtime_verdict(runtime, environ)
 
 
 def as_dict(obj: Any) -> Any:

@@ -1,7 +1,11 @@
 """Read a lock (pip requirements.txt, conda-lock.yml, pylock.toml) and compare it with what
 is installed; also the dependency check ``pip check`` does, without needing pip.
 
-Needs only the standard library, ``packaging`` and (for conda-lock.yml) ``pyyaml``.
+One reader per format: requirements.txt through the contract's parser
+(:mod:`envs.contract.piplock`, which setup and the lock step use too), conda-lock.yml and
+pylock.toml through :func:`_yaml_doc` and :func:`_toml_doc` below. What a lock covers comes
+from its ``# kerasup-*`` header (:mod:`envs.contract.lockheader`). Needs ``packaging`` and,
+for conda-lock.yml, ``pyyaml``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,16 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from envs.contract.errors import LockError
+from envs.contract.lockheader import KEY_PLATFORMS, KEY_PYTHONS, read_header
+from envs.contract.piplock import parse_requirements
 
 __all__ = [
     "RELEVANT",
@@ -42,10 +51,8 @@ RELEVANT = re.compile(
     r"^(tensorflow.*|tf-.*|tf-keras|tb-nightly|keras.*|jax|jaxlib|torch|torchvision|theano|"
     r"cntk|graphviz|pydot.*|pydotplus|nvidia-.*|numpy|h5py|ml-dtypes|protobuf|"
     r"tensorboard.*|intel-tensorflow|tensorflow-.*)$")
-
-
-class LockError(Exception):
-    """The lock cannot be read; the message names the file and the problem."""
+_LOCK_FIX = ("pass a lock kerasup made: --lock envs/<variant>/requirements.txt (or its "
+             "pylock.toml / conda-lock.yml)")
 
 
 @dataclass(frozen=True)
@@ -58,73 +65,84 @@ class LockEntry:
     manager: str = "pip"  # conda-lock entries: "conda" or "pip"
 
 
+def _marker_text(marker: str | None) -> str | None:
+    """The marker as packaging writes it; an invalid one is kept for :func:`applicable`."""
+    if marker is None:
+        return None
+    try:
+        return str(Marker(marker))
+    except InvalidMarker:
+        return marker
+
+
 def parse_requirements_lock(text: str, source: str = "requirements.txt") -> list[LockEntry]:
-    """``name==version ; marker`` lines with ``--hash`` options, ``\\`` continuations and
-    comments, as ``uv pip compile --generate-hashes`` or pip-tools write them."""
-    entries: list[LockEntry] = []
-    logical = re.sub(r"\\\r?\n", " ", text)
-    for lineno, raw in enumerate(logical.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
-        if not line or line.startswith("-"):
-            continue
-        line = re.sub(r"\s--hash[=\s]\S+", "", line).strip()
-        try:
-            req = Requirement(line)
-        except InvalidRequirement as exc:
-            raise LockError(f"{source}: line {lineno}: not a requirement ({exc})") from exc
-        pins = [s for s in req.specifier if s.operator in ("==", "===")]
-        if len(pins) != 1:
-            raise LockError(f"{source}: {req.name} is not pinned with == (a lock pins every "
-                            "package)")
-        entries.append(LockEntry(canonicalize_name(req.name), pins[0].version,
-                                 str(req.marker) if req.marker else None))
+    """The entries of a pip ``requirements.txt`` lock (read by the contract's one parser)."""
+    return [LockEntry(e.name, e.version, _marker_text(e.marker))
+            for e in parse_requirements(text, source)]
+
+
+def _yaml_doc(text: str, source: str) -> dict[str, Any]:
+    """A conda-lock.yml's top-level mapping (the one place verify parses its YAML)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise LockError(f"{source}: not valid YAML ({' '.join(str(exc).split())[:200]})",
+                        fix=_LOCK_FIX) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("package"), list):
+        raise LockError(f"{source}: not a conda-lock file (no 'package' list)", fix=_LOCK_FIX)
+    if doc.get("version") not in (1, None):
+        raise LockError(f"{source}: conda-lock format version {doc.get('version')} is not "
+                        "supported (version 1 is)", fix=_LOCK_FIX)
+    return doc
+
+
+def _conda_platforms(doc: Mapping[str, Any]) -> list[str] | None:
+    meta = doc.get("metadata")
+    plats = meta.get("platforms") if isinstance(meta, dict) else None
+    return [str(p) for p in plats] if isinstance(plats, list) else None
+
+
+def _conda_entries(doc: Mapping[str, Any], platform: str, source: str) -> list[LockEntry]:
+    platforms = _conda_platforms(doc) or []
+    if platforms and platform not in platforms:
+        raise LockError(f"{source}: no entries for {platform} (it locks "
+                        f"{', '.join(platforms)})", fix=_LOCK_FIX)
+    entries = [LockEntry(canonicalize_name(str(pkg["name"])), str(pkg.get("version", "")),
+                         None, str(pkg.get("manager", "conda")))
+               for pkg in doc["package"]
+               if isinstance(pkg, dict) and pkg.get("platform") == platform and "name" in pkg]
     if not entries:
-        raise LockError(f"{source}: no pinned requirements found")
+        raise LockError(f"{source}: no entries for {platform}", fix=_LOCK_FIX)
     return entries
 
 
 def parse_conda_lock(text: str, platform: str, source: str = "conda-lock.yml") -> list[LockEntry]:
     """The entries of a conda-lock v1 file for one conda platform (``linux-64``...)."""
-    import yaml
+    return _conda_entries(_yaml_doc(text, source), platform, source)
 
+
+def _toml_doc(text: str, source: str) -> dict[str, Any]:
+    """A pylock.toml's top-level table (the one place verify parses its TOML)."""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise LockError(f"{source}: not valid YAML ({exc})") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("package"), list):
-        raise LockError(f"{source}: not a conda-lock file (no 'package' list)")
-    if doc.get("version") not in (1, None):
-        raise LockError(f"{source}: conda-lock format version {doc.get('version')} is not "
-                        "supported (version 1 is)")
-    platforms = (doc.get("metadata") or {}).get("platforms") or []
-    if platforms and platform not in platforms:
-        raise LockError(f"{source}: no entries for {platform} (it locks "
-                        f"{', '.join(map(str, platforms))})")
-    entries = []
-    for pkg in doc["package"]:
-        if not isinstance(pkg, dict) or pkg.get("platform") != platform:
-            continue
-        entries.append(LockEntry(canonicalize_name(str(pkg["name"])), str(pkg["version"]),
-                                 None, str(pkg.get("manager", "conda"))))
-    if not entries:
-        raise LockError(f"{source}: no entries for {platform}")
-    return entries
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LockError(f"{source}: not valid TOML ({exc})", fix=_LOCK_FIX) from None
+    if not isinstance(doc.get("packages"), list) or not doc["packages"]:
+        raise LockError(f"{source}: no [[packages]] table", fix=_LOCK_FIX)
+    return doc
 
 
 def parse_pylock(text: str, source: str = "pylock.toml") -> list[LockEntry]:
     """The packages of a PEP 751 ``pylock.toml``."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockError(f"{source}: not valid TOML ({exc})") from exc
-    pkgs = doc.get("packages")
-    if not isinstance(pkgs, list) or not pkgs:
-        raise LockError(f"{source}: no [[packages]] table")
     return [LockEntry(canonicalize_name(str(p["name"])), str(p.get("version", "")),
-                      p.get("marker")) for p in pkgs if isinstance(p, dict) and "name" in p]
+                      p.get("marker")) for p in _toml_doc(text, source)["packages"]
+            if isinstance(p, dict) and "name" in p]
 
 
 def lock_kind(path: Path) -> str:
+    """"conda-lock", "pylock" or "requirements", from the file name."""
     name = path.name.lower()
     if name.endswith((".yml", ".yaml")):
         return "conda-lock"
@@ -133,12 +151,17 @@ def lock_kind(path: Path) -> str:
     return "requirements"
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise LockError(f"{path}: unreadable ({why})", fix=_LOCK_FIX) from None
+
+
 def load_lock(path: Path, platform: str) -> tuple[str, list[LockEntry]]:
     """The kind of lock and its entries (for conda-lock, this platform's)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockError(f"{path}: unreadable ({exc})") from exc
+    text = _read(path)
     kind = lock_kind(path)
     if kind == "conda-lock":
         return kind, parse_conda_lock(text, platform, str(path))
@@ -149,57 +172,38 @@ def load_lock(path: Path, platform: str) -> tuple[str, list[LockEntry]]:
 
 @dataclass
 class Coverage:
-    """Which Pythons and platforms a lock says it covers (None: it does not say)."""
+    """Which Pythons and platforms a lock says it covers."""
 
     pythons: list[str] | None = None  # "3.12" ...
-    python_spec: str | None = None  # ">=3.11, <3.14"
     platforms: list[str] | None = None  # conda names
     environments: list[str] | None = None  # pylock marker list
     source: str = ""
 
 
-def _header(text: str, key: str) -> list[str] | None:
-    m = re.search(rf"^#\s*{re.escape(key)}:\s*(.+)$", text, re.MULTILINE)
-    return m.group(1).split() if m else None
-
-
 def lock_coverage(path: Path, platform: str) -> Coverage:
-    """What the lock declares: the ``# kerasup-pythons:``/``# kerasup-platforms:`` header of
-    our pip locks, pylock's ``requires-python``/``environments``, conda-lock's platforms and
-    its conda ``python`` package."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockError(f"{path}: unreadable ({exc})") from exc
-    cov = Coverage(_header(text, "kerasup-pythons"), None, _header(text, "kerasup-platforms"),
-                   None, f"{path.name} header")
+    """What the lock declares. The pip locks (requirements.txt, pylock.toml): their
+    ``# kerasup-pythons:``/``# kerasup-platforms:`` header, read with
+    :mod:`envs.contract.lockheader` as setup reads it (pylock adds its ``environments``);
+    conda-lock.yml: its ``metadata.platforms`` and its conda ``python`` package.
+    LockError for a file that is not a kerasup lock."""
+    text = _read(path)
     kind = lock_kind(path)
+    if kind == "conda-lock":
+        doc = _yaml_doc(text, str(path))
+        pythons = sorted({".".join(e.version.split(".")[:2])
+                          for e in _conda_entries(doc, platform, str(path))
+                          if e.name == "python" and e.manager == "conda"})
+        return Coverage(pythons or None, _conda_platforms(doc), None,
+                        f"{path.name} (metadata.platforms, conda python)")
+    fields = read_header(text)
+    if KEY_PYTHONS not in fields or KEY_PLATFORMS not in fields:
+        raise LockError(f"{path} is not a kerasup lock (no # kerasup-{KEY_PYTHONS}/"
+                        f"{KEY_PLATFORMS} header)", fix=_LOCK_FIX)
+    cov = Coverage(fields[KEY_PYTHONS].split(), fields[KEY_PLATFORMS].split(), None,
+                   f"{path.name} header")
     if kind == "pylock":
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise LockError(f"{path}: not valid TOML ({exc})") from exc
-        cov.python_spec = doc.get("requires-python")
-        envs = doc.get("environments")
+        envs = _toml_doc(text, str(path)).get("environments")
         cov.environments = [str(e) for e in envs] if isinstance(envs, list) else None
-        cov.source = f"{path.name} (requires-python, environments)"
-    elif kind == "conda-lock":
-        import yaml
-
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise LockError(f"{path}: not valid YAML ({exc})") from exc
-        doc = doc if isinstance(doc, dict) else {}
-        meta = doc.get("metadata")
-        plats = meta.get("platforms") if isinstance(meta, dict) else None
-        cov.platforms = [str(p) for p in plats] if isinstance(plats, list) else None
-        pythons = [str(p.get("version")) for p in doc.get("package") or []
-                   if isinstance(p, dict) and p.get("name") == "python"
-                   and p.get("manager", "conda") == "conda" and p.get("platform") == platform]
-        if pythons:
-            cov.pythons = sorted({".".join(v.split(".")[:2]) for v in pythons})
-        cov.source = f"{path.name} (metadata.platforms, conda python)"
     return cov
 
 

@@ -1,14 +1,15 @@
 """Facts about this machine and environment: platform, install record, variant and lock.
 
-Standard library only, so it imports anywhere (tests, a broken environment).
+Standard library and the contract layer only, so it imports anywhere (tests, a broken
+environment). The platform name, the install record and its path, the variants and the
+supported Pythons are the contract's (:mod:`envs.contract`); this module only decides which
+of them applies to this run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-import json
 import platform
 import shutil
 import socket
@@ -17,38 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envs.contract import record as install_record
+from envs.contract.facts import VARIANTS
+from envs.contract.fileio import file_sha256
+from envs.contract.layout import Layout
+from envs.contract.platforms import current_platform
+from envs.contract.record import InstallRecord
+
 __all__ = [
-    "SUPPORTED_PYTHONS",
     "Context",
-    "conda_platform",
     "install_command",
-    "install_record_path",
     "is_wsl",
     "machine_facts",
-    "read_install_record",
     "resolve_context",
     "this_python",
     "toolkit_root",
 ]
-
-# The universal pip locks cover CPython 3.11 to 3.13 (ARCHITECTURE.md).
-SUPPORTED_PYTHONS = ">=3.11,<3.14"
-
-_CONDA_PLATFORMS = {
-    ("linux", "x86_64"): "linux-64", ("linux", "amd64"): "linux-64",
-    ("linux", "aarch64"): "linux-aarch64", ("linux", "arm64"): "linux-aarch64",
-    ("linux", "ppc64le"): "linux-ppc64le",
-    ("darwin", "arm64"): "osx-arm64", ("darwin", "x86_64"): "osx-64",
-    ("windows", "amd64"): "win-64", ("windows", "x86_64"): "win-64",
-    ("windows", "arm64"): "win-arm64",
-}
-
-
-def conda_platform(system: str | None = None, machine: str | None = None) -> str:
-    """This machine as a conda platform name (``linux-64``, ``osx-arm64``, ``win-64``...)."""
-    system = (system or platform.system()).lower()
-    machine = (machine or platform.machine()).lower()
-    return _CONDA_PLATFORMS.get((system, machine), f"{system}-{machine}")
 
 
 def is_wsl() -> bool:
@@ -64,24 +49,6 @@ def is_wsl() -> bool:
 def toolkit_root() -> Path:
     """The kerasup repository this package was loaded from (``kerasup.pth`` names it)."""
     return Path(__file__).resolve().parent.parent
-
-
-def install_record_path(prefix: str | None = None) -> Path:
-    return Path(prefix or sys.prefix) / "share" / "kerasup" / "install.json"
-
-
-def read_install_record(path: Path | None = None) -> tuple[dict[str, Any] | None, str | None]:
-    """The install record and, if it exists but cannot be read, why."""
-    path = path or install_record_path()
-    if not path.is_file():
-        return None, None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, f"{path}: unreadable ({exc})"
-    if not isinstance(data, dict):
-        return None, f"{path}: not a JSON object"
-    return data, None
 
 
 def _installed(name: str) -> bool:
@@ -111,7 +78,7 @@ class Context:
     variant_source: str
     lock: Path | None
     lock_source: str
-    record: dict[str, Any] | None
+    record: InstallRecord | None
     record_path: Path
     record_error: str | None
     expect_gpu: bool
@@ -120,32 +87,29 @@ class Context:
         return {
             "variant": self.variant, "variant_source": self.variant_source,
             "lock": str(self.lock) if self.lock else None, "lock_source": self.lock_source,
-            "lock_sha256": _sha256(self.lock) if self.lock and self.lock.is_file() else None,
+            "lock_sha256": file_sha256(self.lock) if self.lock and self.lock.is_file() else None,
             "install_record": str(self.record_path) if self.record else None,
             "expect_gpu": self.expect_gpu,
         }
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def resolve_context(variant: str | None, lock: Path | None, expect_gpu: bool | None,
                     prefix: str | None = None) -> Context:
     """Variant and lock: the command line, else the install record, else inferred."""
-    record_path = install_record_path(prefix)
-    record, record_error = read_install_record(record_path)
+    root = Path(prefix or sys.prefix)
+    record_path = Layout(root).install_record
+    record, record_error = install_record.read(root)
     if variant:
         variant_source = "--variant"
-    elif record and record.get("variant") in ("cpu", "gpu"):
-        variant, variant_source = str(record["variant"]), f"install record {record_path}"
+    elif record and record.variant in VARIANTS:
+        variant, variant_source = record.variant, f"install record {record_path}"
     else:
         variant, variant_source = infer_variant()
     if lock is not None:
         lock_path: Path | None = lock
         lock_source = "--lock"
-    elif record and record.get("lock"):
-        lock_path, lock_source = Path(str(record["lock"])), f"install record {record_path}"
+    elif record and record.lock:
+        lock_path, lock_source = Path(record.lock), f"install record {record_path}"
     else:
         lock_path = toolkit_root() / "envs" / variant / "requirements.txt"
         lock_source = "repository default (no install record)"
@@ -164,7 +128,7 @@ def machine_facts(ctx: Context) -> dict[str, Any]:
         "platform": platform.platform(),
         "wsl": is_wsl(),
         "architecture": platform.machine(),
-        "conda_platform": conda_platform(),
+        "conda_platform": current_platform(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
@@ -173,13 +137,16 @@ def machine_facts(ctx: Context) -> dict[str, Any]:
     }
 
 
-def install_command(*specs: str) -> str:
-    """The command that installs ``specs`` into this environment (uv venvs have no pip)."""
+def install_command(*specs: str, reinstall: bool = False) -> str:
+    """The command that installs ``specs`` into this environment (uv venvs have no pip);
+    ``reinstall``: even when that version is installed already (damaged files)."""
     q = '"' if platform.system() == "Windows" else "'"  # cmd/PowerShell vs POSIX shells
     args = " ".join(f"{q}{s}{q}" for s in specs)
     if importlib.util.find_spec("pip") is None and shutil.which("uv"):
-        return f"uv pip install --python {this_python()} {args}"
-    return f"{this_python()} -m pip install {args}"
+        again = "--reinstall --no-deps " if reinstall else ""
+        return f"uv pip install {again}--python {this_python()} {args}"
+    again = "--force-reinstall --no-deps " if reinstall else ""
+    return f"{this_python()} -m pip install {again}{args}"
 
 
 def this_python() -> str:

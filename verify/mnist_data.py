@@ -13,13 +13,16 @@ import gzip
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from envs.contract import flags
+from envs.contract.errors import UsageError
+from envs.contract.fileio import file_sha256, write_atomic
 
 __all__ = [
     "KERAS_MNIST_SHA256",
@@ -92,13 +95,16 @@ def load_mnist(
     notes: list[str] = []
     cache = keras_cache_path(keras_home)
     if cache.is_file():
-        digest = _sha256(cache)
+        digest = file_sha256(cache)
         if digest == KERAS_MNIST_SHA256:
             return _with_notes(_load_npz(cache, source=f"keras-cache:{cache}"), notes)
         notes.append(f"Keras cache {cache} failed its sha256 check (corrupted or partial "
                      f"download), ignored; delete it: rm '{cache}'")
 
-    offline = os.environ.get("KERASUP_OFFLINE", "") not in ("", "0")
+    try:
+        offline = flags.offline(os.environ)  # parsed one way, as setup and the lock step do
+    except UsageError as exc:
+        raise MnistDataError(exc.one_line()) from None
     if download and not offline:
         try:
             _download(cache, timeout)
@@ -106,7 +112,7 @@ def load_mnist(
         except (OSError, urllib.error.URLError, MnistDataError) as exc:
             notes.append(f"download of {KERAS_MNIST_URL} failed ({_reason(exc)})")
     elif offline:
-        notes.append("download skipped (KERASUP_OFFLINE=1)")
+        notes.append("download skipped (KERASUP_OFFLINE is set)")
 
     return _with_notes(synthetic_digits(), notes)
 
@@ -121,30 +127,14 @@ def _reason(exc: BaseException) -> str:
     return str(reason or exc) or type(exc).__name__
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _download(cache: Path, timeout: float) -> None:
-    """Fetch mnist.npz into the cache; only a file with the right sha256 lands there."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=cache.parent, prefix=".mnist-", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
-            KERAS_MNIST_URL, timeout=timeout
-        ) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
-                out.write(block)
-        if _sha256(tmp) != KERAS_MNIST_SHA256:
-            raise MnistDataError("downloaded file failed its sha256 check")
-        tmp.replace(cache)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Fetch mnist.npz (11 MB) into the cache; only a file with the right sha256 lands
+    there, atomically (``envs.contract.fileio.write_atomic``)."""
+    with urllib.request.urlopen(KERAS_MNIST_URL, timeout=timeout) as response:
+        data = response.read()
+    if hashlib.sha256(data).hexdigest() != KERAS_MNIST_SHA256:
+        raise MnistDataError("downloaded file failed its sha256 check")
+    write_atomic(cache, data)
 
 
 def _load_path(path: Path) -> MnistData:

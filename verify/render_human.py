@@ -1,13 +1,21 @@
-"""The human report: one line per check, the fix under every warn or fail, a summary line."""
+"""The human report: one line per check, the fix under every warn or fail, a summary line.
+
+The only non-ASCII symbol is the header's separator; :func:`render` takes ``ascii_only`` for
+a terminal whose encoding cannot show it (``LC_ALL=C``), see :func:`can_encode`.
+"""
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
 from verify.result import CheckResult, Report
 
-__all__ = ["render"]
+__all__ = ["SYMBOLS", "can_encode", "render"]
+
+# The symbols the report uses, and their ASCII stand-ins.
+SYMBOLS = {"sep": ("\u00b7", "-")}
 
 _LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
 _COLOUR = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "2"}
@@ -68,11 +76,25 @@ def _check_lines(c: CheckResult, width: int, verbose: bool, color: bool) -> list
     return lines
 
 
-def render(report: Report, *, verbose: bool = False, color: bool = False) -> str:
-    """The whole report as text (colour codes only when ``color``)."""
+def can_encode(encoding: str | None) -> bool:
+    """True when a stream in ``encoding`` can show every symbol of the report."""
+    try:
+        codecs.lookup(encoding or "ascii")
+        for fancy, _ in SYMBOLS.values():
+            fancy.encode(encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def render(report: Report, *, verbose: bool = False, color: bool = False,
+           ascii_only: bool = False) -> str:
+    """The whole report as text (colour codes only when ``color``; ``ascii_only`` swaps
+    the symbols for ASCII ones)."""
     m = report.machine
-    head = (f"kerasup verify {report.tool['version']} · {m['host']} · {m['os']} "
-            f"{m['architecture']} · {m['python_implementation']} {m['python']} · "
+    sep = SYMBOLS["sep"][1 if ascii_only else 0]
+    head = (f"kerasup verify {report.tool['version']} {sep} {m['host']} {sep} {m['os']} "
+            f"{m['architecture']} {sep} {m['python_implementation']} {m['python']} {sep} "
             f"variant {m['variant']} ({m['variant_source']})")
     lines = [_paint(head, "1", color), f"lock: {m['lock'] or 'none'} ({m['lock_source']})", ""]
     shown = [c for c in report.checks

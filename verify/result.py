@@ -40,9 +40,15 @@ class Report:
     duration_s: float
 
     @property
+    def ran(self) -> int:
+        """How many checks ran (were not skipped)."""
+        return sum(c.status != "skip" for c in self.checks)
+
+    @property
     def ok(self) -> bool:
-        """True when no check failed or crashed (warnings and skips are fine)."""
-        return not any(c.status in ("fail", "error") for c in self.checks)
+        """True when at least one check ran and none failed or crashed (warnings and skips
+        are fine): a run that checked nothing never reads as ready."""
+        return self.ran > 0 and not any(c.status in ("fail", "error") for c in self.checks)
 
     def counts(self) -> dict[str, int]:
         return {s: sum(c.status == s for c in self.checks) for s in STATUSES}

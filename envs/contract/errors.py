@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["CannotProceed", "ExitCode", "KerasupError", "UsageError", "signal_exit_code"]
+__all__ = ["CannotProceed", "ExitCode", "KerasupError", "LockError", "UsageError",
+           "signal_exit_code"]
 
 
 class ExitCode(enum.IntEnum):
@@ -59,3 +60,11 @@ class CannotProceed(KerasupError):
     """The input is fine but this machine cannot go on (disk, network, a locked prefix)."""
 
     code = ExitCode.CANNOT_PROCEED
+
+
+class LockError(UsageError):
+    """A lock, or the environment.yml it is made from, cannot be read or used.
+
+    One class for the lock step (which writes locks) and verify and setup (which read them):
+    the message names the file and the problem, the fix says how to get a good one.
+    """

@@ -13,12 +13,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["backup_exclusive", "is_regular_file", "move_aside", "timestamp", "write_atomic"]
+__all__ = [
+    "backup_exclusive",
+    "file_digest",
+    "file_sha256",
+    "is_regular_file",
+    "move_aside",
+    "timestamp",
+    "write_atomic",
+]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _UTC = dt.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; the installer runs on 3.10)
@@ -29,6 +38,20 @@ def timestamp(now: dt.datetime | None = None) -> str:
     """UTC time as used in backup names: 20261129T031500Z."""
     now = now or dt.datetime.now(_UTC)
     return now.astimezone(_UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def file_digest(path: Path) -> bytes:
+    """The sha256 of a file's bytes, read in chunks (wheels and locks can be large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (what locks, install records and manifests carry)."""
+    return file_digest(path).hex()
 
 
 def is_regular_file(path: Path) -> bool:

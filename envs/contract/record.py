@@ -9,7 +9,6 @@ what it is asked to install to decide that there is nothing to do. Its JSON Sche
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -17,24 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envs.contract.fileio import write_atomic
+from envs.contract.fileio import file_sha256, write_atomic
 from envs.contract.layout import Layout
 
-__all__ = ["METHODS", "SCHEMA", "SCHEMA_VERSION", "InstallRecord", "file_sha256", "read", "write"]
+__all__ = ["METHODS", "SCHEMA", "SCHEMA_VERSION", "InstallRecord", "read", "write"]
 
 SCHEMA_VERSION = 1
 SCHEMA = Path(__file__).with_name("install-record.schema.json")
 METHODS = ("uv", "pip", "conda", "in-place")
 _IGNORED_IN_MATCH = ("created", "source")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes (what the record says about its lock)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from envs.lock.errors import LockError
-from envs.lock.platforms import VARIANTS
+from envs.contract.errors import ExitCode, KerasupError
+from envs.contract.facts import VARIANTS
 from envs.lock.spec import ENVS_DIR
 
 __all__ = ["main", "parser"]
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,16 +45,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the tool; returns the exit status (0 ok, 1 failed or stale, 2 usage, 130 ^C)."""
+    """Run the tool; returns the exit status (envs.contract.errors.ExitCode: 0 ok, 1 stale,
+    2 bad input (a bad environment.yml or lock), 3 cannot proceed (offline), 130 ^C)."""
     args = parser().parse_args(argv)
     if args.refresh and args.exclude_newer:
         print("error: --refresh and --exclude-newer contradict each other; pass one",
               file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if args.conda_only and (args.refresh or args.exclude_newer or args.offline_pip):
         print("error: --conda-only keeps the pip locks, so it takes no pip option; drop one",
               file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(message)s", stream=sys.stderr)
     try:
@@ -66,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             conda_snapshot=args.conda_snapshot, refresh=args.refresh,
                             exclude_newer=args.exclude_newer, offline_pip=args.offline_pip,
                             conda_only=args.conda_only, envs_dir=args.envs_dir)
-    except LockError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except KerasupError as exc:  # LockError, a malformed KERASUP_* variable
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return int(exc.code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED

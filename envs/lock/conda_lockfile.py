@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING
 from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 
-from envs.lock._files import write_text_atomic
+from envs.contract.piplock import PinnedRequirement
 from envs.lock.conda_solve import CondaSource, SolvedPackage
 from envs.lock.errors import LockError
-from envs.lock.pip_lock import LockedRequirement
 from envs.lock.platforms import Target, best_wheel
 
-__all__ = ["build_lockfile", "conda_entries", "pip_entries", "render", "write_lockfile"]
+__all__ = ["build_lockfile", "conda_entries", "pip_entries", "render"]
 
 if TYPE_CHECKING:  # conda-lock is imported lazily: it is slow to import
     from conda_lock.lockfile.v2prelim.models import LockedDependency, Lockfile
@@ -54,7 +53,7 @@ def python_version(packages: Sequence[SolvedPackage], subdir: str) -> str:
                     "chosen: add `- python=3.12` to environment.yml")
 
 
-def pip_entries(pylock: Pylock, requirements: Mapping[str, Sequence[LockedRequirement]],
+def pip_entries(pylock: Pylock, requirements: Mapping[str, Sequence[PinnedRequirement]],
                 target: Target, python: str) -> list[LockedDependency]:
     """conda-lock pip entries for `target` with CPython `python`: for each locked package
     whose marker applies there, the one wheel pip would pick, with its URL and sha256."""
@@ -112,8 +111,3 @@ def render(lockfile: Lockfile) -> str:
         path = Path(tmp) / "conda-lock.yml"
         write_conda_lock_file(lockfile, path, metadata_choices=None)
         return path.read_text(encoding="utf-8")
-
-
-def write_lockfile(lockfile: Lockfile, path: Path) -> None:
-    """Write `lockfile` to `path` atomically."""
-    write_text_atomic(path, render(lockfile))

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.lock.errors import LockError
+from envs.contract.errors import LockError
+from envs.contract.flags import offline
 from envs.lock.platforms import Target
 
 __all__ = [
@@ -91,7 +92,7 @@ def local_channel(directory: Path) -> CondaSource:
 
 def conda_forge_reachable(timeout: float = 10.0) -> bool:
     """Whether conda-forge answers now; False without asking when KERASUP_OFFLINE=1."""
-    if os.environ.get("KERASUP_OFFLINE") == "1":
+    if offline(os.environ):
         return False
     request = urllib.request.Request(f"{CONDA_FORGE_URL}/noarch/repodata.json", method="HEAD")
     try:
@@ -111,10 +112,6 @@ def _virtual_packages(target: Target, variant: str) -> list[object]:
         packages.append(GenericVirtualPackage(PackageName(name), Version(version),
                                               BuildString(build or "0")))
     return packages
-
-
-def _dependency_name(spec: str) -> str:
-    return spec.split(" ", 1)[0]
 
 
 def solve(specs: Sequence[str], target: Target, variant: str, source: CondaSource,

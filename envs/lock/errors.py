@@ -1,8 +1,9 @@
-"""The one exception the lock step raises for bad input: its message is a complete, one-line
-explanation with the fix, printed without a traceback."""
+"""The lock step's error: the contract's :class:`~envs.contract.errors.LockError`.
+
+It is defined once, in the contract, because verify and setup read the same locks and report
+the same problems; the lock step re-exports it under its historical name.
+"""
+
+from envs.contract.errors import LockError
 
 __all__ = ["LockError"]
-
-
-class LockError(Exception):
-    """A problem the user can fix; str(error) is a single line naming the fix."""

@@ -2,7 +2,8 @@
 offline, without re-resolving.
 
 * requirements.txt and pylock.toml carry a header line ``# kerasup-inputs-sha256: …`` over the
-  pip part of environment.yml, the target Pythons and the target platforms.
+  pip part of environment.yml, the target Pythons and the target platforms. The header is
+  written and read with :mod:`envs.contract.lockheader`, as setup and verify read it.
 * conda-lock.yml carries conda-lock's own per-platform ``content_hash`` (computed by conda-lock's
   code from the whole environment.yml and the virtual packages assumed for each platform).
 """
@@ -18,22 +19,21 @@ from pathlib import Path
 import yaml
 from packaging.requirements import Requirement
 
-from envs.lock.platforms import GLIBC, MACOS, PYTHONS
+from envs.contract.facts import PYTHONS
+from envs.contract.lockheader import format_header, read_header
+from envs.lock.platforms import GLIBC, MACOS
 from envs.lock.spec import EnvSpec
 
 __all__ = [
     "FORMAT_VERSION",
-    "HEADER_PREFIX",
     "conda_content_hashes",
     "pip_inputs_hash",
-    "read_header",
-    "read_header_text",
+    "read_lock_header",
     "render_header",
 ]
 
 # Bump when the lock step itself changes what it writes, so every lock reads as stale.
 FORMAT_VERSION = 1
-HEADER_PREFIX = "# kerasup-"
 # conda-lock maps PyPI names to conda names with a mapping it downloads from GitHub; the
 # only name it maps here is the conda package `pip`, so a one-entry local mapping keeps the
 # hash identical to conda-lock's and computable offline.
@@ -57,28 +57,14 @@ def pip_inputs_hash(spec: EnvSpec) -> str:
 
 def render_header(variant: str, fields: dict[str, str]) -> str:
     """The comment lines that open requirements.txt and pylock.toml."""
-    lines = [f"# kerasup {variant} pip lock: generated from environment.yml by "
-             "`nox -s lock` (python -m envs.lock); do not edit by hand."]
-    lines += [f"{HEADER_PREFIX}{key}: {value}" for key, value in fields.items()]
-    return "\n".join(lines) + "\n"
+    return (f"# kerasup {variant} pip lock: generated from environment.yml by `nox -s lock` "
+            "(python -m envs.lock); do not edit by hand.\n" + format_header(fields))
 
 
-def read_header(path: Path) -> dict[str, str]:
-    """The ``# kerasup-KEY: VALUE`` fields at the top of a pip lock ({} if there are none)."""
+def read_lock_header(path: Path) -> dict[str, str]:
+    """The ``# kerasup-KEY: VALUE`` fields of the lock at ``path`` ({} if there are none)."""
     with path.open(encoding="utf-8") as f:
-        return read_header_text(f.read(8192))
-
-
-def read_header_text(text: str) -> dict[str, str]:
-    """read_header on a lock's text."""
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            break
-        if line.startswith(HEADER_PREFIX) and ":" in line:
-            key, _, value = line[len(HEADER_PREFIX):].partition(":")
-            fields[key.strip()] = value.strip()
-    return fields
+        return read_header(f.read(8192))
 
 
 def conda_content_hashes(spec: EnvSpec) -> dict[str, str]:

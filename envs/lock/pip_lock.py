@@ -20,20 +20,26 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.markers import Marker
 from packaging.pylock import Pylock, PylockValidationError
-from packaging.utils import canonicalize_name
 
-from envs.lock.errors import LockError
-from envs.lock.inputs_hash import pip_inputs_hash, render_header
-from envs.lock.platforms import PYTHONS
+from envs.contract import piplock
+from envs.contract.errors import LockError
+from envs.contract.facts import PYTHONS
+from envs.contract.lockheader import (
+    KEY_EXCLUDE_NEWER,
+    KEY_INPUTS,
+    KEY_PLATFORMS,
+    KEY_PYTHONS,
+    KEY_RESOLVER,
+)
+from envs.contract.piplock import PinnedRequirement
+from envs.lock.inputs_hash import pip_inputs_hash, read_lock_header, render_header
 from envs.lock.spec import EnvSpec
 
 __all__ = [
-    "LockedRequirement",
     "PipLocks",
     "default_exclude_newer",
     "parse_exclude_newer",
@@ -56,17 +62,6 @@ class PipLocks:
 
     requirements_txt: str
     pylock_toml: str
-
-
-@dataclass(frozen=True)
-class LockedRequirement:
-    """One entry of requirements.txt."""
-
-    name: str
-    version: str
-    marker: Marker | None
-    hashes: frozenset[str]
-    via: frozenset[str] = field(default_factory=frozenset)
 
 
 def uv_bin() -> str:
@@ -99,9 +94,7 @@ def parse_exclude_newer(value: str) -> str:
 def default_exclude_newer(existing: Path) -> str:
     """Re-use the date recorded in an existing lock (reproducible re-runs), else now."""
     if existing.is_file():
-        from envs.lock.inputs_hash import read_header
-
-        recorded = read_header(existing).get("exclude-newer")
+        recorded = read_lock_header(existing).get(KEY_EXCLUDE_NEWER)
         if recorded:
             return parse_exclude_newer(recorded)
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -165,11 +158,11 @@ def resolve(spec: EnvSpec, exclude_newer: str, offline: bool = False) -> PipLock
         requirements = (root / "requirements.txt").read_text(encoding="utf-8")
         pylock = (root / "pylock.toml").read_text(encoding="utf-8")
     header = render_header(spec.variant, {
-        "inputs-sha256": pip_inputs_hash(spec),
-        "exclude-newer": exclude_newer,
-        "pythons": " ".join(PYTHONS),
-        "platforms": " ".join(spec.platforms),
-        "resolver": f"uv {_uv_version()} (uv lock + uv export, universal)",
+        KEY_INPUTS: pip_inputs_hash(spec),
+        KEY_EXCLUDE_NEWER: exclude_newer,
+        KEY_PYTHONS: " ".join(PYTHONS),
+        KEY_PLATFORMS: " ".join(spec.platforms),
+        KEY_RESOLVER: f"uv {_uv_version()} (uv lock + uv export, universal)",
     })
     req_header = header + (
         "# Install: pip install --require-hashes -r requirements.txt  |  uv pip sync "
@@ -204,12 +197,7 @@ def parse_pylock(text: str, origin: str) -> Pylock:
                         "`nox -s lock`") from None
 
 
-_REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)"
-                       r"\s*(?:;\s*(?P<marker>[^\\]+?))?\s*\\?$")
-_HASH = re.compile(r"--hash=sha256:(?P<hash>[0-9a-f]{64})")
-
-
-def read_requirements(path: Path) -> dict[str, list[LockedRequirement]]:
+def read_requirements(path: Path) -> dict[str, list[PinnedRequirement]]:
     """Parse a requirements.txt written by uv export: name -> entries (one per marker fork)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -218,39 +206,10 @@ def read_requirements(path: Path) -> dict[str, list[LockedRequirement]]:
     return parse_requirements(text, str(path))
 
 
-def parse_requirements(text: str, origin: str) -> dict[str, list[LockedRequirement]]:
-    """Parse requirements.txt text (`origin` names it in errors)."""
-    entries: dict[str, list[LockedRequirement]] = {}
-    current: dict[str, object] | None = None
-    in_via = False
-
-    def flush() -> None:
-        if current is not None:
-            req = LockedRequirement(
-                name=str(current["name"]), version=str(current["version"]),
-                marker=Marker(str(current["marker"])) if current["marker"] else None,
-                hashes=frozenset(current["hashes"]),  # type: ignore[arg-type]
-                via=frozenset(current["via"]))  # type: ignore[arg-type]
-            entries.setdefault(req.name, []).append(req)
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        match = _REQ_LINE.match(raw)
-        if match:
-            flush()
-            current = {"name": canonicalize_name(match["name"]), "version": match["version"],
-                       "marker": match["marker"], "hashes": set(), "via": set()}
-            in_via = False
-        elif current is not None and (found := _HASH.search(line)):
-            current["hashes"].add(found["hash"])  # type: ignore[attr-defined]
-        elif current is not None and line.startswith("# via"):
-            rest = line[len("# via"):].strip()
-            in_via = not rest
-            if rest:
-                current["via"].add(canonicalize_name(rest))  # type: ignore[attr-defined]
-        elif current is not None and in_via and line.startswith("#   "):
-            current["via"].add(canonicalize_name(line[1:].strip()))  # type: ignore[attr-defined]
-        elif line and not line.startswith(("#", "--")):
-            raise LockError(f"{origin}: unexpected line {raw!r}; regenerate with `nox -s lock`")
-    flush()
+def parse_requirements(text: str, origin: str) -> dict[str, list[PinnedRequirement]]:
+    """requirements.txt text by name (``origin`` names it in errors), read with the one
+    parser setup and verify use too (:mod:`envs.contract.piplock`)."""
+    entries: dict[str, list[PinnedRequirement]] = {}
+    for entry in piplock.parse_requirements(text, origin):
+        entries.setdefault(entry.name, []).append(entry)
     return entries

@@ -15,23 +15,20 @@ from urllib.parse import unquote, urlsplit
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from envs.lock.errors import LockError
+from envs.contract.errors import LockError
+from envs.contract.facts import VARIANTS
+from envs.contract.platforms import refusal
 
 __all__ = [
     "CUDA_VERSION",
     "GLIBC",
     "MACOS",
-    "PYTHONS",
     "TARGETS",
-    "VARIANTS",
     "Target",
     "best_wheel",
     "targets_for",
 ]
 
-# The Python versions every pip lock covers (uv's universal resolution spans all of them).
-PYTHONS: tuple[str, ...] = ("3.11", "3.12", "3.13")
-VARIANTS: tuple[str, ...] = ("cpu", "gpu")
 GLIBC: tuple[int, int] = (2, 28)
 MACOS: tuple[int, int] = (12, 0)
 # __cuda is the newest CUDA the driver supports; 12.0 (driver >= 525) is the floor for the
@@ -104,6 +101,8 @@ class Target:
 
 _LINUX = {"__unix": "0", "__linux": "5.10", "__glibc": f"{GLIBC[0]}.{GLIBC[1]}"}
 
+# Keyed by envs.contract.platforms names (a test holds it to that); which variant x platform
+# combinations are refused is the contract's refusal(), not a table here.
 TARGETS: dict[str, Target] = {
     "linux-64": Target(
         "linux-64", "linux", "x86_64", "Linux", "posix", tuple(_manylinux("x86_64")),
@@ -120,16 +119,6 @@ TARGETS: dict[str, Target] = {
         {"__win": "0", "__archspec": "1 x86_64"}),
 }
 
-# (variant or None for every variant, platform) -> why that combination is not locked.
-_REFUSED: dict[tuple[str | None, str], str] = {
-    (None, "osx-64"): "TensorFlow publishes no macOS x86_64 wheels after 2.16; "
-                      "lock osx-arm64 (Apple silicon) instead",
-    ("gpu", "win-64"): "TensorFlow dropped native-Windows GPU support after 2.10; "
-                       "Windows GPU users run the gpu variant's linux-64 lock under WSL2",
-    ("gpu", "osx-arm64"): "TensorFlow has no CUDA GPU support on macOS; use the cpu variant",
-    ("gpu", "linux-aarch64"): "tensorflow[and-cuda] is built for Linux x86_64 only; "
-                              "use the cpu variant on linux-aarch64",
-}
 
 
 def targets_for(variant: str, platforms: Iterable[str]) -> list[Target]:
@@ -138,10 +127,12 @@ def targets_for(variant: str, platforms: Iterable[str]) -> list[Target]:
         raise LockError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
     targets: list[Target] = []
     for platform in platforms:
-        reason = _REFUSED.get((variant, platform)) or _REFUSED.get((None, platform))
-        if reason:
-            raise LockError(f"{variant} variant cannot be locked for {platform}: {reason} "
-                            f"(remove it from envs/{variant}/environment.yml platforms:)")
+        refused = refusal(variant, platform)
+        if refused:
+            raise LockError(f"{variant} variant cannot be locked for {platform}: "
+                            f"{refused.reason} ({refused.fix})",
+                            fix=f"remove {platform} from envs/{variant}/environment.yml "
+                                "platforms:")
         if platform not in TARGETS:
             raise LockError(f"unknown platform {platform!r} in envs/{variant}/environment.yml: "
                             f"use some of {', '.join(TARGETS)}")

@@ -89,7 +89,17 @@ def read_spec(path: Path, variant: str) -> EnvSpec:
         raise _fail(path, "`platforms:` lists a platform twice; remove the duplicate")
     targets_for(variant, platforms)  # refuses osx-64, Windows GPU, unknown platforms
 
-    deps = data.get("dependencies")
+    conda, pip = _dependencies(path, data.get("dependencies"))
+    conda_names = {re.split(r"[\s=<>!~]", spec, maxsplit=1)[0].lower() for spec in conda}
+    if "python" not in conda_names:
+        raise _fail(path, "the conda part must pin python (e.g. `- python=3.12`)")
+    if pip and "pip" not in conda_names:
+        raise _fail(path, "a `- pip:` section needs `- pip` among the conda dependencies")
+    return EnvSpec(variant, path, name, channels, platforms, tuple(conda), tuple(pip or ()))
+
+
+def _dependencies(path: Path, deps: object) -> tuple[list[str], list[str] | None]:
+    """The conda specs and the `- pip:` requirements of `dependencies:`."""
     if not isinstance(deps, list) or not deps:
         raise _fail(path, "`dependencies:` must be a non-empty list")
     conda: list[str] = []
@@ -105,12 +115,7 @@ def read_spec(path: Path, variant: str) -> EnvSpec:
         else:
             raise _fail(path, f"unexpected dependency entry {item!r}: list conda specs as "
                               "strings and pip requirements under one `- pip:` entry")
-    conda_names = {re.split(r"[\s=<>!~]", spec, maxsplit=1)[0].lower() for spec in conda}
-    if "python" not in conda_names:
-        raise _fail(path, "the conda part must pin python (e.g. `- python=3.12`)")
-    if pip and "pip" not in conda_names:
-        raise _fail(path, "a `- pip:` section needs `- pip` among the conda dependencies")
-    return EnvSpec(variant, path, name, channels, platforms, tuple(conda), tuple(pip or ()))
+    return conda, pip
 
 
 def _pip_part(path: Path, value: object) -> list[str]:

@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.lock._files import write_text_atomic
+from packaging.pylock import Pylock
+
+from envs.contract.errors import ExitCode, LockError
+from envs.contract.fileio import write_atomic
+from envs.contract.flags import offline
+from envs.contract.lockheader import KEY_EXCLUDE_NEWER, KEY_INPUTS, read_header
 from envs.lock.conda_solve import (
     CondaSource,
     conda_forge_reachable,
@@ -19,8 +24,7 @@ from envs.lock.conda_solve import (
     snapshot_channel,
     solve,
 )
-from envs.lock.errors import LockError
-from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_header
+from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_lock_header
 from envs.lock.pip_lock import (
     default_exclude_newer,
     parse_exclude_newer,
@@ -47,8 +51,9 @@ def choose_conda_source(snapshot: Path | None) -> CondaSource:
         return snapshot_channel(chosen)
     if conda_forge_reachable():
         return live_conda_forge()
-    raise LockError("conda-forge (https://conda.anaconda.org) is unreachable: to lock against "
-                    f"a local snapshot pass --conda-snapshot DIR (or set {SNAPSHOT_ENV}=DIR)")
+    raise LockError("conda-forge (https://conda.anaconda.org) is unreachable",
+                    fix=f"to lock against a local snapshot pass --conda-snapshot DIR (or set "
+                        f"{SNAPSHOT_ENV}=DIR)", code=ExitCode.CANNOT_PROCEED)
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,6 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
         python_version,
         render,
     )
-    from envs.lock.inputs_hash import read_header_text
-
     pylock = parse_pylock(pylock_toml, "pylock.toml")
     requirements = parse_requirements(requirements_txt, "requirements.txt")
     packages = []
@@ -82,12 +85,12 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
         packages += conda_entries(solved, target.subdir)
         packages += pip_entries(pylock, requirements, target,
                                 python_version(solved, target.subdir))
-    header = read_header_text(pylock_toml)
+    header = read_header(pylock_toml)
     lockfile = build_lockfile(
         platforms=spec.platforms, packages=packages, source=source,
         content_hash=conda_content_hashes(spec),
-        custom={"kerasup_pip_inputs_sha256": header.get("inputs-sha256", ""),
-                "kerasup_pip_exclude_newer": header.get("exclude-newer", ""),
+        custom={"kerasup_pip_inputs_sha256": header.get(KEY_INPUTS, ""),
+                "kerasup_pip_exclude_newer": header.get(KEY_EXCLUDE_NEWER, ""),
                 "kerasup_pip_source": "pylock.toml (one wheel per platform)"})
     return render(lockfile)
 
@@ -102,7 +105,7 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
     if conda_only:
         for name in LOCK_FILES[:2]:
             path = out / name
-            if not path.is_file() or read_header(path).get("inputs-sha256") != \
+            if not path.is_file() or read_lock_header(path).get(KEY_INPUTS) != \
                     pip_inputs_hash(spec):
                 raise LockError(f"{path} is missing or stale, so it cannot feed "
                                 "conda-lock.yml: run without --conda-only")
@@ -118,66 +121,69 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
                                               texts["requirements.txt"])
     paths = []
     for name in LOCK_FILES:
-        write_text_atomic(out / name, texts[name])
+        write_atomic(out / name, texts[name])  # UTF-8, \n line ends on every OS
         paths.append(out / name)
     return LockResult(tuple(paths), time.monotonic() - start)
 
 
-def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
-    """Problems that make a variant's committed locks stale or inconsistent, one line each,
-    naming the file. Offline: judged from the input hashes recorded in the locks."""
-    from conda_lock.lockfile import parse_conda_lock_file
+_FIX = "run `nox -s lock` and commit the result"
 
-    where = lock_dir or spec.path.parent
-    fix = "run `nox -s lock` and commit the result"
+
+def _pip_lock_problems(spec: EnvSpec, where: Path) -> tuple[list[str], Pylock | None]:
+    """Problems of requirements.txt and pylock.toml, and the parsed pylock when both are
+    fresh and one resolution."""
     problems: list[str] = []
     expected = pip_inputs_hash(spec)
     dates = {}
     for name in LOCK_FILES[:2]:
         path = where / name
         if not path.is_file():
-            problems.append(f"{path} is missing; {fix}")
+            problems.append(f"{path} is missing; {_FIX}")
             continue
-        header = read_header(path)
-        if header.get("inputs-sha256") != expected:
+        header = read_lock_header(path)
+        if header.get(KEY_INPUTS) != expected:
             problems.append(f"{path} is stale against {spec.path.name} (inputs hash "
-                            f"{header.get('inputs-sha256', 'absent')[:12]}, expected "
-                            f"{expected[:12]}); {fix}")
-        dates[name] = header.get("exclude-newer")
-    pylock = None
-    if not problems:
-        try:
-            pylock = read_pylock(where / "pylock.toml")
-            requirements = read_requirements(where / "requirements.txt")
-        except LockError as exc:
-            problems.append(str(exc))
-    if pylock is not None:
-        in_pylock = {(p.name, str(p.version)) for p in pylock.packages}
-        in_requirements = {(n, e.version) for n, entries in requirements.items()
-                           for e in entries}
-        if in_pylock != in_requirements or len(set(dates.values())) != 1:
-            problems.append(f"{where / 'pylock.toml'} and requirements.txt are not the same "
-                            f"resolution; {fix}")
+                            f"{header.get(KEY_INPUTS, 'absent')[:12]}, expected "
+                            f"{expected[:12]}); {_FIX}")
+        dates[name] = header.get(KEY_EXCLUDE_NEWER)
+    if problems:
+        return problems, None
+    try:
+        pylock = read_pylock(where / "pylock.toml")
+        requirements = read_requirements(where / "requirements.txt")
+    except LockError as exc:
+        return [exc.one_line()], None
+    in_pylock = {(p.name, str(p.version)) for p in pylock.packages}
+    in_requirements = {(n, e.version) for n, entries in requirements.items() for e in entries}
+    if in_pylock != in_requirements or len(set(dates.values())) != 1:
+        problems.append(f"{where / 'pylock.toml'} and requirements.txt are not the same "
+                        f"resolution; {_FIX}")
+    return problems, pylock
 
-    path = where / "conda-lock.yml"
+
+def _conda_lock_problems(spec: EnvSpec, path: Path, pylock: Pylock | None) -> list[str]:
+    """Problems of conda-lock.yml against environment.yml and the pip locks."""
+    from conda_lock.lockfile import parse_conda_lock_file
+
     if not path.is_file():
-        return [*problems, f"{path} is missing; {fix}"]
+        return [f"{path} is missing; {_FIX}"]
     try:
         lock = parse_conda_lock_file(path)
     except Exception as exc:  # conda-lock raises pydantic, yaml and value errors alike
         detail = " ".join(str(exc).split())[:300]
-        return [*problems, f"{path} cannot be read by conda-lock ({detail}); {fix}"]
+        return [f"{path} cannot be read by conda-lock ({detail}); {_FIX}"]
+    problems: list[str] = []
     if sorted(lock.metadata.platforms) != sorted(spec.platforms):
         problems.append(f"{path} covers {', '.join(sorted(lock.metadata.platforms))} but "
-                        f"{spec.path.name} lists {', '.join(sorted(spec.platforms))}; {fix}")
+                        f"{spec.path.name} lists {', '.join(sorted(spec.platforms))}; {_FIX}")
     hashes = conda_content_hashes(spec)
     stale = sorted(p for p in spec.platforms if lock.metadata.content_hash.get(p) != hashes[p])
     if stale:
         problems.append(f"{path} is stale against {spec.path.name} (content_hash differs for "
-                        f"{', '.join(stale)}); {fix}")
+                        f"{', '.join(stale)}); {_FIX}")
     custom = lock.metadata.custom_metadata or {}
-    if custom.get("kerasup_pip_inputs_sha256") != expected:
-        problems.append(f"{path} pip entries were made from other pip inputs; {fix}")
+    if custom.get("kerasup_pip_inputs_sha256") != pip_inputs_hash(spec):
+        problems.append(f"{path} pip entries were made from other pip inputs; {_FIX}")
     if pylock is not None:
         wheels = {(p.name, str(p.version), w.hashes.get("sha256"))
                   for p in pylock.packages for w in p.wheels or ()}
@@ -186,8 +192,16 @@ def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
                          and (d.name, d.version, d.hash.sha256) not in wheels)
         if foreign:
             problems.append(f"{path} has pip entries not in pylock.toml "
-                            f"({', '.join(foreign[:3])}); {fix}")
+                            f"({', '.join(foreign[:3])}); {_FIX}")
     return problems
+
+
+def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
+    """Problems that make a variant's committed locks stale or inconsistent, one line each,
+    naming the file. Offline: judged from the input hashes recorded in the locks."""
+    where = lock_dir or spec.path.parent
+    problems, pylock = _pip_lock_problems(spec, where)
+    return problems + _conda_lock_problems(spec, where / "conda-lock.yml", pylock)
 
 
 def check_variants(specs: Sequence[EnvSpec]) -> list[str]:
@@ -206,10 +220,10 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
             print(f"stale: {problem}")
         if not problems:
             log.info("locks of %s are up to date", ", ".join(s.variant for s in specs))
-        return 1 if problems else 0
+        return ExitCode.FAILED if problems else ExitCode.OK
     source = choose_conda_source(conda_snapshot)
-    # KERASUP_OFFLINE=1 means never try a download: uv then resolves from its cache only.
-    offline_pip = offline_pip or os.environ.get("KERASUP_OFFLINE") == "1"
+    # KERASUP_OFFLINE means never try a download: uv then resolves from its cache only.
+    offline_pip = offline_pip or offline(os.environ)
     if refresh:
         exclude_newer = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for spec in specs:
@@ -217,4 +231,4 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
                               offline_pip=offline_pip, conda_only=conda_only)
         log.info("%s: wrote %s in %.1fs", spec.variant,
                  ", ".join(p.name for p in result.paths), result.seconds)
-    return 0
+    return ExitCode.OK

@@ -31,8 +31,7 @@ def _file_of(url: str) -> Path:
 @pytest.fixture(scope="module")
 def locked_against_local_channel(local_channel, tmp_path_factory):
     """environment.yml (the cpu pip part, tiny conda part) locked for two platforms."""
-    cpu = yaml.safe_load((ENVS_DIR / "cpu" / "environment.yml").read_text())
-    pip_part = next(d["pip"] for d in cpu["dependencies"] if isinstance(d, dict))
+    pip_part = list(load_spec("cpu").pip)  # the lock step's one environment.yml reader
     env = {"name": "t", "channels": ["conda-forge"],
            "platforms": list(local_channel.subdirs),
            "dependencies": ["python=3.12", "pip", "hello", {"pip": pip_part}]}

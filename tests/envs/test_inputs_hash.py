@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from envs.contract.lockheader import read_header
 from envs.lock.inputs_hash import (
     conda_content_hashes,
     pip_inputs_hash,
-    read_header,
-    read_header_text,
+    read_lock_header,
     render_header,
 )
 from envs.lock.spec import ENVS_DIR, read_spec
@@ -46,5 +46,6 @@ def test_header_round_trip(tmp_path):
     text = render_header("cpu", {"inputs-sha256": "ab" * 32, "exclude-newer": "2026-01-01"})
     path = tmp_path / "requirements.txt"
     path.write_text(text + "six==1.0\n# kerasup-inputs-sha256: not-a-header\n")
-    assert read_header(path) == {"inputs-sha256": "ab" * 32, "exclude-newer": "2026-01-01"}
-    assert read_header_text("six==1.0\n") == {}
+    assert read_lock_header(path) == {"inputs-sha256": "ab" * 32,
+                                      "exclude-newer": "2026-01-01"}
+    assert read_header("six==1.0\n") == {}

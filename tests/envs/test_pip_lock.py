@@ -10,10 +10,13 @@ import venv
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
 from packaging.utils import parse_wheel_filename
 
-from envs.lock.errors import LockError
-from envs.lock.inputs_hash import pip_inputs_hash, read_header_text
+from envs.contract.errors import LockError
+from envs.contract.facts import PYTHONS, VARIANTS
+from envs.contract.lockheader import read_header
+from envs.lock.inputs_hash import pip_inputs_hash
 from envs.lock.pip_lock import (
     parse_exclude_newer,
     parse_pylock,
@@ -23,13 +26,13 @@ from envs.lock.pip_lock import (
     resolve,
     uv_bin,
 )
-from envs.lock.platforms import PYTHONS, wheel_filename
+from envs.lock.platforms import wheel_filename
 from envs.lock.spec import ENVS_DIR, load_spec, read_spec
-
-VARIANTS = ("cpu", "gpu")
 
 
 def _applies(marker, env) -> bool:
+    if isinstance(marker, str):  # a lock entry's marker is text; a spec's is parsed
+        marker = Marker(marker)
     return marker is None or marker.evaluate(env)
 
 
@@ -72,7 +75,7 @@ def test_every_locked_package_has_a_wheel_for_every_target(variant):
                            if parse_wheel_filename(wheel_filename(w.url or ""))[3] & accepted]
                 if not fitting:
                     missing.append(f"{pkg.name} {pkg.version} on {target.subdir} py{python}")
-                assert all(w.hashes["sha256"] in hashes for w in fitting)
+                assert all(f"sha256:{w.hashes['sha256']}" in hashes for w in fitting)
     assert not missing, missing
 
 
@@ -88,7 +91,7 @@ def test_requirements_and_pylock_are_one_resolution(variant):
     assert all(e.hashes for entries in requirements.values() for e in entries)
     text = (ENVS_DIR / variant / "requirements.txt").read_text()
     assert "--only-binary :all:" in text.splitlines()
-    assert read_header_text(text)["inputs-sha256"] == pip_inputs_hash(load_spec(variant))
+    assert read_header(text)["inputs-sha256"] == pip_inputs_hash(load_spec(variant))
 
 
 def test_parse_errors_are_one_line():
@@ -154,7 +157,7 @@ def test_resolve_is_reproducible_and_consistent(tmp_path):
     reqs = parse_requirements(first.requirements_txt, "requirements.txt")
     pylock = parse_pylock(first.pylock_toml, "pylock.toml")
     assert set(reqs) == {"six", "colorama"} == {p.name for p in pylock.packages}
-    header = read_header_text(first.pylock_toml)
+    header = read_header(first.pylock_toml)
     assert header["exclude-newer"] == "2026-06-01T00:00:00Z"
     assert header["inputs-sha256"] == pip_inputs_hash(spec)
     assert all(w.url and w.hashes["sha256"] for p in pylock.packages for w in p.wheels or ())
@@ -190,7 +193,7 @@ def test_host_python_is_a_target():
 def test_exclude_newer_defaults_to_the_recorded_date(tmp_path):
     from envs.lock.pip_lock import default_exclude_newer
 
-    recorded = read_header_text((ENVS_DIR / "cpu" / "requirements.txt").read_text())
+    recorded = read_header((ENVS_DIR / "cpu" / "requirements.txt").read_text())
     assert default_exclude_newer(ENVS_DIR / "cpu" / "requirements.txt") == \
         recorded["exclude-newer"]
     fresh = default_exclude_newer(tmp_path / "absent.txt")  # no lock yet: now

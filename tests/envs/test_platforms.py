@@ -6,7 +6,9 @@ import pytest
 from packaging.markers import Marker
 from packaging.tags import Tag
 
-from envs.lock.errors import LockError
+from envs.contract.errors import LockError
+from envs.contract.facts import VARIANTS
+from envs.contract.platforms import PLATFORMS, refusal
 from envs.lock.platforms import CUDA_VERSION, TARGETS, best_wheel, targets_for
 
 
@@ -67,12 +69,24 @@ def test_virtual_packages_per_variant():
 @pytest.mark.parametrize(("variant", "platform", "reason"), [
     ("cpu", "osx-64", "after 2.16"),
     ("gpu", "osx-64", "after 2.16"),
-    ("gpu", "win-64", "after 2.10"),
-    ("gpu", "osx-arm64", "no CUDA"),
-    ("cpu", "linux-ppc64le", "unknown platform"),
+    ("gpu", "win-64", "since 2.10"),
+    ("gpu", "osx-arm64", "needs CUDA"),
+    ("cpu", "linux-ppc64le", "no ppc64le"),
+    ("cpu", "linux-s390x", "unknown platform"),
     ("tpu", "linux-64", "unknown variant"),
 ])
 def test_refusals(variant, platform, reason):
     with pytest.raises(LockError, match=reason) as info:
         targets_for(variant, [platform])
     assert "\n" not in str(info.value)
+
+
+def test_targets_are_keyed_by_contract_platforms():
+    """The lock step's wheel-tag table names only platforms the contract knows, and the
+    contract's refusals are the only ones: every target is lockable for some variant."""
+    assert set(TARGETS) <= set(PLATFORMS)
+    for name, target in TARGETS.items():
+        assert target.subdir == name
+        assert any(refusal(v, name) is None for v in VARIANTS)
+    refused = [p for p in PLATFORMS if all(refusal(v, p) for v in VARIANTS)]
+    assert not set(refused) & set(TARGETS)

@@ -119,7 +119,12 @@ def test_is_deterministic_and_explains_a_missing_dot(cpu_env, mnist_t10k, run_5_
                        env={"PATH": str(no_dot)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if "model graph not drawn" in line]
-    assert len(lines) == 1 and "apt-get install graphviz" in lines[0]
+    assert len(lines) == 1
+    installed = shutil.which("dot")  # off the example's PATH, but maybe on this machine
+    if installed:  # then it says where dot is and how to put it on PATH
+        assert f"installed at {installed}" in lines[0] and "export PATH=" in lines[0]
+    else:
+        assert "apt-get install graphviz" in lines[0]
     assert not (tmp_path / "out" / "model.png").exists()
     rerun = json.loads((tmp_path / "out" / "metrics.json").read_text())
     for key, values in rerun["history"].items():
@@ -157,3 +162,20 @@ np.savez({str(tmp_path / "mnist.npz")!r}, x_train=np.tile(x, (6, 1, 1)), y_train
     assert metrics["source"] == f"data:{tmp_path / 'mnist.npz'}" and metrics["notes"] == []
     assert "holding out the first 10,000 of 60,000 training images" in proc.stdout
     assert metrics["first_test_label"] == 7  # the real first MNIST test digit
+
+
+@pytest.mark.parametrize(("args", "rc"), [(["--help"], 0), (["--epochs", "0"], 2),
+                                          (["--bogus"], 2)])
+def test_help_and_usage_errors_answer_before_tensorflow(tmp_path, args, rc):
+    """Run by this test runner's Python, which has no TensorFlow or Keras at all: the answer
+    comes before either is imported (and -X importtime proves neither was)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", EXAMPLE, *args],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == rc, proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert not {"tensorflow", "keras", "matplotlib"} & imported
+    assert "usage: python examples/mnist_dense.py" in proc.stdout + proc.stderr

@@ -12,8 +12,11 @@ import types
 from pathlib import Path
 
 import pytest
+from setup_helpers import clean_env, toy_repo
 
+from envs.contract.layout import Layout
 from setup import colab
+from setup.installer.target import Target
 from tests.conftest import CPU_LOCK, REPO, uv_bin
 
 UV_ENV = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
@@ -82,7 +85,7 @@ def _nvidia_smi(bin_dir: Path, body: str) -> None:
 
 @pytest.mark.skipif(os.name == "nt", reason="a shell script stands in for nvidia-smi")
 def test_gpu_from_nvidia_smi(tmp_path, no_real_gpu):
-    _nvidia_smi(tmp_path, "echo 'GPU 0: Tesla T4 (UUID: GPU-0b8e7c1a-0000-0000-0000-000000000000)'")
+    _nvidia_smi(tmp_path, "echo 'Tesla T4, 535.104.05'")
     assert colab.gpu_present({"PATH": str(tmp_path)})
 
 
@@ -94,7 +97,7 @@ def test_no_gpu_when_nvidia_smi_fails(tmp_path, no_real_gpu):
 
 
 def test_variant_choice():
-    linux = colab.bootstrap.Target.current()
+    linux = Target.current()
     assert colab.choose_variant("cpu", gpu=True, target=linux) == "cpu"
     assert colab.choose_variant("gpu", gpu=False, target=linux) == "gpu"
     with pytest.raises(ValueError, match="'tpu'"):
@@ -108,16 +111,6 @@ def test_variant_choice():
 # --------------------------------------------------------------------------- install
 
 
-def test_install_command_prefers_uv_and_requires_hashes(tmp_path):
-    lock = tmp_path / "requirements.txt"
-    assert colab.install_command(lock, sys.executable, uv="/usr/bin/uv") == [
-        "/usr/bin/uv", "pip", "install", "--python", sys.executable, "--require-hashes",
-        "-r", str(lock)]
-    pip = colab.install_command(lock, sys.executable, uv=None)
-    assert pip[:4] == [sys.executable, "-m", "pip", "install"]
-    assert pip[-3:] == ["--require-hashes", "-r", str(lock)]
-
-
 def test_tensorflow_conflicts():
     # Colab's CPU runtime ships `tensorflow`; the CPU lock has `tensorflow-cpu` (same files).
     assert colab.tensorflow_conflicts(["tensorflow-cpu", "keras"],
@@ -126,19 +119,6 @@ def test_tensorflow_conflicts():
                                       ["tensorflow_cpu", "tensorflow"]) == ["tensorflow-cpu"]
     assert colab.tensorflow_conflicts(["tensorflow-cpu"], ["tensorflow-cpu"]) == []
     assert colab.tensorflow_conflicts(["numpy"], ["tensorflow"]) == []
-
-
-def _lock_excerpt(names: set[str], dest: Path) -> Path:
-    """The entries of the real CPU lock for `names` (hashes and all), as a lock of their own."""
-    out, keep = [], False
-    for line in CPU_LOCK.read_text(encoding="utf-8").splitlines():
-        if line and not line[0].isspace():
-            keep = not line.startswith("#") and line.split("==", 1)[0].strip() in names
-        if keep and not line.lstrip().startswith("#"):
-            out.append(line)
-    assert any(line.startswith("six==") for line in out), out
-    dest.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return dest
 
 
 def _venv(prefix: Path, *packages: str, seed: bool = False) -> Path:
@@ -151,19 +131,28 @@ def _venv(prefix: Path, *packages: str, seed: bool = False) -> Path:
     return python
 
 
+# colab.install() in a real interpreter, from a toy kerasup checkout whose CPU lock is the
+# real lock's `six` entry: the installer's workflow, in place, for real.
 RESTART_PROBE = textwrap.dedent("""\
     import json, sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    import colab
-    if sys.argv[4] == "import":
+    from setup import colab
+    if sys.argv[2] == "import":
         import six
-    before = colab.take_snapshot()
-    method = colab.install_lock(Path(sys.argv[2]), uv=sys.argv[3])
+    result = colab.install(Path(sys.argv[1]), "cpu", keep_kernel=False)
     after = colab.take_snapshot()
-    print(json.dumps({"method": method, "reasons": colab.restart_reasons(before, after),
-                      "six": after.versions.get("six")}))
+    print(json.dumps({"method": result.method, "reasons": result.restart,
+                      "six": after.versions.get("six"), "file": colab.__file__}))
 """)
+
+
+def _in_runtime(python: Path, repo: Path, tmp: Path, *args: str, **env: str) -> dict:
+    done = subprocess.run([str(python), "-c", RESTART_PROBE, str(repo), *args],
+                          capture_output=True, text=True, env=clean_env(tmp, **env),
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.network
@@ -172,28 +161,27 @@ def test_restart_only_when_an_imported_package_changed(tmp_path, imported):
     """A real interpreter with six 1.16.0 gets the lock's six 1.17.0 installed in-process: a
     restart is asked for only when this interpreter had imported six before."""
     python = _venv(tmp_path / "rt", "six==1.16.0")
-    lock = _lock_excerpt({"six"}, tmp_path / "requirements.txt")
-    done = subprocess.run(
-        [str(python), "-c", RESTART_PROBE, str(REPO / "setup"), str(lock), uv_bin(),
-         "import" if imported else "no"], capture_output=True, text=True, env=UV_ENV,
-        check=False, timeout=300)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    repo = toy_repo(tmp_path)
+    result = _in_runtime(python, repo, tmp_path, "import" if imported else "no",
+                         KERASUP_UV=uv_bin())
     assert result["six"] == "1.17.0" and result["method"] == "uv"
+    assert Path(result["file"]).is_relative_to(repo)
     if imported:
         assert result["reasons"] == ["six 1.16.0 -> 1.17.0 (imported here as six)"]
     else:
         assert result["reasons"] == []
+    record = json.loads(Layout(tmp_path / "rt").install_record.read_text())
+    assert record["method"] == "uv" and record["toolkit_root"] == str(repo)
+    again = _in_runtime(python, repo, tmp_path, "import", KERASUP_UV=uv_bin())
+    assert again["reasons"] == []  # up to date: nothing installed, nothing changed
 
 
 @pytest.mark.network
 def test_install_falls_back_to_pip_without_uv(tmp_path):
     python = _venv(tmp_path / "rt", seed=True)
-    lock = _lock_excerpt({"six"}, tmp_path / "requirements.txt")
-    assert colab.install_lock(lock, str(python), uv="") == "pip"
-    done = subprocess.run([str(python), "-c", "import six; print(six.__version__)"],
-                          capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "1.17.0"
+    repo = toy_repo(tmp_path)
+    result = _in_runtime(python, repo, tmp_path, "no", PATH="/usr/bin:/bin")
+    assert result["method"] == "pip" and result["six"] == "1.17.0"
 
 
 def test_snapshot_sees_what_this_process_imported():
@@ -242,7 +230,7 @@ def test_report_html_table_escapes_and_shows_fixes():
 def test_locked_names_evaluates_markers_for_this_interpreter():
     names = colab.locked_names(CPU_LOCK)
     assert names is not None and {"keras", "numpy", "ipykernel"} <= names
-    target = colab.bootstrap.Target.current()
+    target = Target.current()
     if target.platform == "linux-64":
         assert "tensorflow-cpu" in names and "tensorflow" not in names
         assert "appnope" not in names  # macOS only
@@ -251,10 +239,10 @@ def test_locked_names_evaluates_markers_for_this_interpreter():
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 def test_restart_runtime_in_colab_ends_the_kernel_process():
     """Colab restarts a kernel that dies; the function does that only behind detection."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import colab; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from setup import colab; "
             "colab.restart_runtime({'COLAB_RELEASE_TAG': 'release-colab_x'}, {}); "
             "print('still alive')")
-    done = subprocess.run([sys.executable, "-c", code, str(REPO / "setup")],
+    done = subprocess.run([sys.executable, "-c", code, str(REPO)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == -9, (done.returncode, done.stdout, done.stderr)
     assert "restarting the runtime" in done.stdout and "still alive" not in done.stdout
@@ -341,15 +329,15 @@ INSTALL_PROBE = textwrap.dedent("""\
     import json, sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    import colab
-    result = colab.install(Path(sys.argv[2]), "cpu", keep_kernel=False)
+    from setup import colab
+    result = colab.install(Path(sys.argv[1]), "cpu", keep_kernel=False)
     print(json.dumps({"removed": result.removed_conflicts, "restart": result.restart,
                       "changed": result.changed, "method": result.method}))
 """)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(colab.bootstrap.Target.current().platform != "linux-64",
+@pytest.mark.skipif(Target.current().platform != "linux-64",
                     reason="the CPU lock has tensorflow-cpu on linux-64 and win-64 only")
 def test_install_replaces_a_preinstalled_tensorflow(tmp_path):
     """Colab's CPU runtime ships `tensorflow`; the CPU lock's `tensorflow-cpu` writes the same
@@ -359,7 +347,7 @@ def test_install_replaces_a_preinstalled_tensorflow(tmp_path):
     python = _venv(tmp_path / "rt", str(wheel), "packaging")
     env = {**UV_ENV, "PATH": f"{Path(uv_bin()).parent}{os.pathsep}{os.environ['PATH']}",
            "KERAS_HOME": str(tmp_path / "keras-home")}
-    done = subprocess.run([str(python), "-c", INSTALL_PROBE, str(REPO / "setup"), str(REPO)],
+    done = subprocess.run([str(python), "-c", INSTALL_PROBE, str(REPO)],
                           capture_output=True, text=True, env=env, check=False, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])

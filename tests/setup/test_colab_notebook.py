@@ -175,19 +175,35 @@ def test_notebook_installs_verifies_and_shows_results(tmp_path, monkeypatch, mni
     assert done.stdout.strip() != OLD_NUMPY
 
     if not colab_like:
-        # Outside a checkout, the first cell clones REPO_URL (here a local copy) and installs
-        # from the clone: nothing left to change in this runtime.
+        # Without KERASUP_REPO_DIR, the first cell fetches REPO_URL (here a local copy) at the
+        # pinned REPO_REF and installs from that clone alone: a decoy `setup` package in the
+        # working folder is never imported. Nothing is left to change in this runtime.
         monkeypatch.delenv("KERASUP_REPO_DIR")
-        monkeypatch.setenv("KERASUP_REPO_URL", _origin(tmp_path / "origin").as_uri())
+        origin = _origin(tmp_path / "origin")
+        ref = subprocess.run(["git", "-C", str(origin), "rev-parse", "HEAD"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        monkeypatch.setenv("KERASUP_REPO_URL", origin.as_uri())
+        monkeypatch.setenv("KERASUP_REPO_REF", ref)
         elsewhere = tmp_path / "elsewhere"
-        elsewhere.mkdir()
+        (elsewhere / "setup").mkdir(parents=True)
+        (elsewhere / "setup" / "__init__.py").write_text("")
+        (elsewhere / "setup" / "colab.py").write_text("raise RuntimeError('decoy imported')\n")
         again = nbformat.read(NOTEBOOK, as_version=4)
         again.cells = [c for c in again.cells if c.get("id") == "install"]
         text = _execute(again, elsewhere, tmp_path / "colab.cloned.ipynb")
-        assert "git clone --depth 1" in text and "0 distributions changed" in text, text
-        assert (elsewhere / "kerasup" / "setup" / "colab.py").is_file()
+        assert f"fetch --quiet --depth 1 -- {origin.as_uri()} {ref}" in text, text
+        assert "0 distributions changed" in text, text
+        clone = (elsewhere / "kerasup").resolve()
+        assert subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], check=True,
+                              capture_output=True, text=True).stdout.strip() == ref
         record = json.loads((runtime / "share" / "kerasup" / "install.json").read_text())
-        assert record["toolkit_root"] == str((elsewhere / "kerasup").resolve())
+        assert record["toolkit_root"] == str(clone)
+        # A folder the notebook did not clone is refused, never reused or overwritten.
+        monkeypatch.setenv("KERASUP_CLONE_DIR", str(elsewhere / "setup"))
+        again = nbformat.read(NOTEBOOK, as_version=4)
+        again.cells = [c for c in again.cells if c.get("id") == "install"]
+        with pytest.raises(Exception, match="was not cloned by this notebook"):
+            _execute(again, elsewhere, tmp_path / "colab.refused.ipynb")
 
 
 def _origin(path: Path) -> Path:

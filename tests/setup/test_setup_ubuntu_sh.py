@@ -1,6 +1,7 @@
 """setup/ubuntu.sh end to end: a real environment from the real lock, verified by the real
-`python -m verify`; a second run is a quick no-op; an interrupted install is repaired;
---dry-run changes nothing; bad input gets one line on stderr and a non-zero exit."""
+`python -m verify`; a second run is a quick no-op; an interrupted install is repaired; a
+changed lock is synced in place; --dry-run changes nothing; bad input (judged by the
+installer, which ubuntu.sh passes every option to) gets one line and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -10,21 +11,33 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from setup_helpers import REPO, UBUNTU_SH, Ran, bootstrap, clean_env, run_cmd
+from setup_helpers import CPU_LOCK, REPO, UBUNTU_SH, Ran, clean_env, run_cmd
 
-CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
+from envs.contract.errors import ExitCode
+from envs.contract.fileio import file_sha256
+from envs.contract.layout import Layout
+from envs.contract.record import read as read_record
+from setup.installer.target import Target
+
 FLAGS = ["--variant", "--python", "--prefix", "--conda", "--dry-run", "--yes", "--help"]
 
 
 def ubuntu(tmp: Path, *args: str, **env: str) -> Ran:
     return run_cmd([shutil.which("bash") or "/bin/bash", str(UBUNTU_SH), *args],
                    clean_env(tmp, **env))
+
+
+def ubuntu_plan(tmp: Path, *args: str, **env: str) -> dict[str, Any]:
+    """The installer's plan, asked for through ubuntu.sh (which passes --plan-json on)."""
+    ran = ubuntu(tmp, "--plan-json", *args, **env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return json.loads(ran.stdout[ran.stdout.index("\n{") + 1:])
 
 
 def test_shellcheck_clean():
@@ -52,26 +65,33 @@ def test_script_layout_follows_the_installer_style():
     assert "curl" not in text and "wget" not in text  # uv comes from PyPI, never curl | sh
 
 
-@pytest.mark.parametrize(("args", "code", "words"), [
-    (["--variant", "tpu"], 2, "unknown variant 'tpu'"),
-    (["--python", "3.10"], 2, "unsupported Python '3.10'"),
-    (["--python", "2.7"], 2, "unsupported Python '2.7'"),
-    (["--frobnicate"], 2, "unknown option '--frobnicate'"),
-    (["--prefix"], 2, "--prefix needs a value"),
+@pytest.mark.parametrize(("args", "words"), [
+    (["--variant", "tpu"], "unknown variant 'tpu'"),
+    (["--python", "3.10"], "unsupported Python '3.10'"),
+    (["--python", "2.7"], "unsupported Python '2.7'"),
+    (["--frobnicate"], "--frobnicate"),
+    (["--prefix"], "--prefix"),
+    (["--prefix", ""], "--prefix is empty"),
 ])
-def test_bad_input_one_line_error(tmp_path, args, code, words):
+def test_bad_input_one_line_error(tmp_path, args, words):
     ran = ubuntu(tmp_path, *args)
-    assert ran.returncode == code
+    assert ran.returncode == ExitCode.USAGE
     assert len(ran.error_lines) == 1, ran.stderr
     assert ran.error_lines[0].startswith("kerasup: error: ") and words in ran.stderr
     assert not (tmp_path / "keras-home").exists()
+
+
+def test_options_reach_the_installer_unchanged(tmp_path):
+    """ubuntu.sh judges nothing: a value that looks like an option is still a value."""
+    p = ubuntu_plan(tmp_path, "--prefix", str(tmp_path / "--dry-run"), "--variant", "cpu")
+    assert p["prefix"] == str(tmp_path / "--dry-run") and p["variant"] == "cpu"
 
 
 def test_prefix_that_is_a_file(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("not an environment")
     ran = ubuntu(tmp_path, "--prefix", str(afile))
-    assert ran.returncode == 2 and len(ran.error_lines) == 1
+    assert ran.returncode == ExitCode.USAGE and len(ran.error_lines) == 1
     assert "is not a directory" in ran.stderr
     assert afile.read_text() == "not an environment"
 
@@ -80,18 +100,18 @@ def test_prefix_that_is_someone_elses_directory(tmp_path):
     other = tmp_path / "photos"
     other.mkdir()
     (other / "cat.jpg").write_text("meow")
-    ran = ubuntu(tmp_path, "--prefix", str(other))
-    assert ran.returncode == 2 and len(ran.error_lines) == 1
+    ran = ubuntu(tmp_path, "--prefix", str(other), "--yes")
+    assert ran.returncode == ExitCode.USAGE and len(ran.error_lines) == 1
     assert "not an environment" in ran.stderr
     assert [p.name for p in other.iterdir()] == ["cat.jpg"]
 
 
 def test_too_little_disk(tmp_path):
     ran = ubuntu(tmp_path, "--prefix", str(tmp_path / "env"), KERASUP_MIN_FREE_GB="1e9")
-    assert ran.returncode == 3 and len(ran.error_lines) == 1
+    assert ran.returncode == ExitCode.CANNOT_PROCEED and len(ran.error_lines) == 1
     assert "too little disk" in ran.stderr and "KERASUP_MIN_FREE_GB" in ran.stderr
     assert not (tmp_path / "env").exists()
-    assert "proxy:" in ran.stdout and "found:" in ran.stdout  # it said what it found first
+    assert "found:" in ran.stdout  # it said what it found first
 
 
 def test_dry_run_changes_nothing(tmp_path):
@@ -101,13 +121,15 @@ def test_dry_run_changes_nothing(tmp_path):
                  KERASUP_BOOTSTRAP_TOOLS=str(tools))
     assert ran.returncode == 0, ran.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before
-    out = ran.stdout
-    for action in ("found: ", "Python for the environment: Python 3.", "disk: ",
-                   "would run: ", "-m venv", "pip install", "uv venv --clear",
-                   "uv pip sync --require-hashes", "kerasup.pth", "keras.json",
-                   "would write the install record", "-m verify --json",
-                   "verify-report.json", "dry run: nothing was changed"):
-        assert action in out, action
+    p = ubuntu_plan(tmp_path, "--prefix", str(tmp_path / "env"),
+                    KERASUP_BOOTSTRAP_TOOLS=str(tools))
+    assert [a["kind"] for a in p["actions"]] == [
+        "ensure-uv", "create-env", "sync", "write-site-hook", "write-record", "keras-json",
+        "verify"]
+    # the dry run printed every one of those actions
+    for action in p["actions"]:
+        assert f"would {action['description']}" in ran.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 @pytest.fixture
@@ -185,7 +207,7 @@ def test_no_network_and_no_cached_packages(tmp_path, setup_tools):
     assert ran.returncode == 3, ran.stdout + ran.stderr
     assert len(ran.error_lines) == 1, ran.stderr
     assert "no network" in ran.stderr and "not in" in ran.stderr
-    assert not bootstrap.record_path(tmp_path / "env").exists()
+    assert not Layout(tmp_path / "env").install_record.exists()
 
 
 @pytest.mark.network
@@ -219,75 +241,88 @@ def _lock_pins(name: str) -> set[str]:
     return pins
 
 
+def _in_env(prefix: Path, *args: str, cwd: Path = Path("/")) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(prefix / "bin" / "python"), *args], capture_output=True,
+                          text=True, cwd=cwd, check=False,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
 @pytest.mark.slow
-def test_first_run_builds_the_environment_from_the_lock(installed):
+def test_first_run_builds_a_verified_environment_from_the_lock(installed):
     tmp, prefix, first = installed
-    assert (prefix / "pyvenv.cfg").is_file(), first.stdout + first.stderr
-    record = bootstrap.read_install_record(prefix)
-    assert record is not None, first.stdout + first.stderr
-    assert record["variant"] == "cpu" and record["method"] == "uv"
-    assert record["platform"] == bootstrap.Target.current().platform
-    assert record["lock"] == str(CPU_LOCK) and record["toolkit_root"] == str(REPO)
-    assert record["lock_sha256"] == bootstrap.lock_sha256(CPU_LOCK)
-    python = prefix / "bin" / "python"
-    code = ("import importlib.metadata as m, sys, verify; print(m.version('keras'), "
-            "m.version('numpy'), '%d.%d' % sys.version_info[:2], verify.__file__)")
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
-                         cwd=tmp, check=True).stdout.split()
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr
+    record, error = read_record(prefix)
+    assert record is not None and error is None, first.stdout + first.stderr
+    assert (record.variant, record.method, record.platform) == ("cpu", "uv",
+                                                                Target.current().platform)
+    assert record.lock == str(CPU_LOCK) and record.toolkit_root == str(REPO)
+    assert record.lock_sha256 == file_sha256(CPU_LOCK)
+    out = _in_env(prefix, "-c", "import importlib.metadata as m, sys; print(m.version('keras'), "
+                  "m.version('numpy'), '%d.%d' % sys.version_info[:2])").stdout.split()
     assert out[0] in _lock_pins("keras") and out[1] in _lock_pins("numpy")
-    assert out[2] == record["python"]
-    assert out[3].startswith(str(REPO))  # kerasup.pth puts the toolkit on the path
+    assert out[2] == record.python
     keras_json = json.loads((tmp / "keras-home" / "keras.json").read_text())
     assert keras_json["backend"] == "tensorflow"
-    assert "source " + str(prefix / "bin" / "activate") in first.stdout
+    report = json.loads(Layout(prefix).verify_report.read_text())
+    assert report["ok"] is True and Layout(prefix).verify_junit.is_file()
 
 
 @pytest.mark.slow
-def test_exit_status_is_verifys(installed):
-    _, prefix, first = installed
-    report = prefix / "share" / "kerasup" / "verify-report.json"
-    assert report.is_file(), first.stdout + first.stderr
-    assert (prefix / "share" / "kerasup" / "verify-junit.xml").is_file()
-    ok = json.loads(report.read_text()).get("ok")
-    assert first.returncode == (0 if ok else 1)
-
-
-@pytest.mark.slow
-def test_environment_is_ready(installed):
-    """The real verify passes on the environment ubuntu.sh made."""
-    _, _, first = installed
-    assert first.returncode == 0, first.stdout[-4000:]
+def test_only_the_runtime_packages_are_importable(installed):
+    """The site hook: verify and envs from any directory; setup, tests... from none."""
+    _, prefix, _ = installed
+    for name in ("tests", "setup", "examples", "benchmarks", "noxfile"):
+        done = _in_env(prefix, "-c", f"import {name}")
+        assert done.returncode != 0 and "ModuleNotFoundError" in done.stderr, name
+    done = _in_env(prefix, "-c", "import verify, envs.contract; print(verify.__file__)")
+    assert done.returncode == 0 and done.stdout.strip() == str(REPO / "verify" / "__init__.py")
+    listed = _in_env(prefix, "-m", "verify", "--list")
+    assert listed.returncode == 0 and "packages" in listed.stdout, listed.stderr
 
 
 @pytest.mark.slow
 def test_second_run_is_a_quick_noop(installed):
     tmp, prefix, first = installed
-    record = bootstrap.record_path(prefix).read_text()
+    record = Layout(prefix).install_record.read_text()
     python = prefix / "bin" / "python"
     stamp = python.lstat().st_mtime_ns
+    p = ubuntu_plan(tmp, "--prefix", str(prefix))
+    assert p["up_to_date"] and [a["kind"] for a in p["actions"]] == ["verify"]
+    assert p["python"]["version"] == json.loads(record)["python"]  # the recorded Python kept
     second = ubuntu(tmp, "--prefix", str(prefix))
     print(f"second run of ubuntu.sh: {second.seconds:.1f}s (first {first.seconds:.1f}s)")
-    assert second.returncode == first.returncode
-    assert "is up to date" in second.stdout
-    assert "uv pip sync" not in second.stdout and "uv venv" not in second.stdout
-    assert bootstrap.record_path(prefix).read_text() == record
+    assert second.returncode == first.returncode, second.stdout[-3000:] + second.stderr
+    assert Layout(prefix).install_record.read_text() == record
     assert python.lstat().st_mtime_ns == stamp
-    assert "-m verify --json" in second.stdout  # it still verifies
-    # How quick it is is a benchmark figure (nox -s bench), not an assertion here.
+    assert Layout(prefix).verify_report.stat().st_mtime_ns > stamp  # it still verified
 
 
 @pytest.mark.slow
 def test_changed_lock_is_synced_in_place(installed):
-    """A record for another lock (the lock was regenerated since): sync, keep the venv."""
-    tmp, prefix, first = installed
-    path = bootstrap.record_path(prefix)
+    """A record for another lock (the lock was regenerated since): sync, keep the venv, and
+    say which installed packages the sync removes."""
+    tmp, prefix, _ = installed
+    path = Layout(prefix).install_record
     record = json.loads(path.read_text())
     path.write_text(json.dumps({**record, "lock_sha256": "0" * 64}))
-    again = ubuntu(tmp, "--prefix", str(prefix))
-    assert again.returncode == first.returncode, again.stdout[-3000:] + again.stderr
-    assert f"reusing the Python {record['python']} virtual environment" in again.stdout
-    assert "uv venv" not in again.stdout and "uv pip sync --require-hashes" in again.stdout
-    assert json.loads(path.read_text())["lock_sha256"] == bootstrap.lock_sha256(CPU_LOCK)
+    subprocess.run([str(Path(str(setup_tools_uv(tmp)))), "pip", "install", "--quiet",
+                    "--python", str(prefix / "bin" / "python"), "tomli"], check=True,
+                   env=clean_env(tmp))
+    stamp = (prefix / "pyvenv.cfg").stat().st_mtime_ns
+    p = ubuntu_plan(tmp, "--prefix", str(prefix))
+    kinds = [a["kind"] for a in p["actions"]]
+    assert not p["up_to_date"] and "create-env" not in kinds and "clear-env" not in kinds
+    assert kinds[:3] == ["remove-record", "report-removals", "sync"]
+    again = ubuntu(tmp, "--prefix", str(prefix), "--no-verify")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert "the sync removes 1 packages that are not in the lock: tomli" in again.stdout
+    assert json.loads(path.read_text())["lock_sha256"] == file_sha256(CPU_LOCK)
+    assert (prefix / "pyvenv.cfg").stat().st_mtime_ns == stamp
+    assert _in_env(prefix, "-c", "import tomli").returncode != 0
+
+
+def setup_tools_uv(tmp: Path) -> Path:
+    return Path(clean_env(tmp)["KERASUP_BOOTSTRAP_TOOLS"]) / "bin" / "uv"
 
 
 @pytest.mark.slow
@@ -314,39 +349,32 @@ def test_interrupted_install_is_repaired(tmp_path, setup_tools):
             break
     rest, err = proc.communicate(timeout=120)
     out = "".join(seen) + rest
-    assert proc.returncode == 130, out + err
-    assert "interrupted; run the same command again" in err
+    assert proc.returncode == ExitCode.INTERRUPTED, out + err
+    assert [line for line in err.splitlines() if line.strip()][-1].startswith(
+        "kerasup: interrupted (SIGINT)")
     assert "write the install record" not in out, "uv finished before the interrupt"
-    assert not bootstrap.record_path(prefix).exists()  # the record is written last
+    assert not Layout(prefix).install_record.exists()  # the record is written after the sync
+    assert Layout(prefix).marker.is_file()  # but the prefix is known to be kerasup's
+    assert not any(p.name == "uv" for p in _children_of_nobody())
 
-    again = ubuntu(tmp_path, "--prefix", str(prefix))
-    print("repair run: " + again.stdout.strip().splitlines()[-1])
-    assert "an earlier run did not finish; recreating the environment" in again.stdout
-    assert "uv venv --clear" in again.stdout and "uv pip sync --require-hashes" in again.stdout
-    assert again.returncode in (0, 1), again.stdout[-3000:] + again.stderr
-    assert bootstrap.read_install_record(prefix) is not None
-    check = subprocess.run([str(prefix / "bin" / "python"), "-c", "import keras, verify"],
-                           capture_output=True, text=True, cwd=tmp_path)
+    p = ubuntu_plan(tmp_path, "--prefix", str(prefix))
+    assert p["prefix_owner"] == "kerasup" and not p["existing_record"]
+    assert [a["kind"] for a in p["actions"]][:3] == ["clear-env", "create-env", "sync"]
+    again = ubuntu(tmp_path, "--prefix", str(prefix), "--no-verify")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert read_record(prefix)[0] is not None
+    check = _in_env(prefix, "-c", "import keras, verify")
     assert check.returncode == 0, check.stderr
 
 
-@pytest.mark.slow
-def test_other_python_version(tmp_path, setup_tools):
-    """--python picks another supported interpreter; the record says which."""
-    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    other = next((v for v in ("3.13", "3.11") if v != here), "3.13")
-    env = clean_env(tmp_path)
-    found = bootstrap.choose_python(bootstrap.find_pythons(bootstrap.Target.current(), env),
-                                    other)
-    if not found:
-        pytest.skip(f"no Python {other} installed")
-    # the bootstrap directly, without verify: this is about choosing the interpreter
-    ran = run_cmd([sys.executable, str(REPO / "setup" / "bootstrap.py"), "--prefix",
-                   str(tmp_path / "env"), "--python", other, "--no-verify"], env)
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr
-    record = bootstrap.read_install_record(tmp_path / "env")
-    assert record is not None and record["python"] == other
-    out = subprocess.run([str(tmp_path / "env" / "bin" / "python"), "-c",
-                          "import sys, keras; print('%d.%d' % sys.version_info[:2])"],
-                         capture_output=True, text=True)
-    assert out.stdout.strip() == other, out.stderr
+def _children_of_nobody() -> list[Path]:
+    """Running uv processes whose parent is gone (re-parented to init): none may exist."""
+    orphans = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split()
+        except OSError:
+            continue
+        if fields[1] == "(uv)" and fields[3] == "1":
+            orphans.append(Path(fields[1].strip("()")))
+    return orphans

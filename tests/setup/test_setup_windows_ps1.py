@@ -1,7 +1,7 @@
 """setup/windows.ps1, read structurally (PowerShell is not on this machine; where pwsh is, its
 own parser checks the file too): help block, typed param() block, balanced brackets, flags
 matching ubuntu.sh's --help, and only bootstrap flags that exist. The Windows branch of the
-install logic itself is tested through setup/bootstrap.py (test_setup_bootstrap.py)."""
+install logic itself is tested through setup/bootstrap.py's plan (test_installer_plan.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import shutil
 import subprocess
 
 import pytest
-from setup_helpers import UBUNTU_SH, WINDOWS_PS1, bootstrap
+from setup_helpers import UBUNTU_SH, WINDOWS_PS1
+
+from setup.installer.cli import build_parser
 
 TEXT = WINDOWS_PS1.read_text(encoding="utf-8")
 # Verbs from PowerShell's Get-Verb that the script may use.
@@ -118,16 +120,11 @@ def test_flags_match_ubuntu_sh_help():
     assert as_powershell == set(params())
 
 
-def test_validate_sets_match_the_bootstrap():
-    block = param_block()
-
-    def validate_set(name: str) -> tuple[str, ...]:
-        m = re.search(r"\[ValidateSet\(([^)]*)\)\]\s*\[string\]\$" + name, block)
-        assert m, name
-        return tuple(re.findall(r"'([^']*)'", m.group(1)))
-
-    assert validate_set("Variant") == bootstrap.VARIANTS
-    assert validate_set("Python") == bootstrap.PYTHONS
+def test_values_are_not_revalidated_here():
+    """The installer judges variants, Pythons and platforms; the wrapper passes them on."""
+    assert "ValidateSet" not in CODE
+    assert "$arguments += @('--python', $Python)" in TEXT
+    assert "-ne 'AMD64'" not in TEXT  # the architecture is reported, not refused
 
 
 def test_error_preference_and_strict_mode():
@@ -149,14 +146,14 @@ def test_functions_are_verb_noun_and_all_defined():
 
 
 def test_only_flags_the_bootstrap_knows_are_passed():
-    known = {o for a in bootstrap.build_parser()._actions for o in a.option_strings}
+    known = {o for a in build_parser()._actions for o in a.option_strings}
     ps1 = set(re.findall(r"'(--[a-z][a-z-]*)'", TEXT))
-    sh_lines = [line for line in UBUNTU_SH.read_text().splitlines()
-                if "bootstrap_args" in line or "bootstrap.py" in line]
-    sh = set(re.findall(r"(--[a-z][a-z-]*)", "\n".join(sh_lines)))
-    for passed in (ps1, sh):
-        assert {"--variant", "--python-exe" if passed is ps1 else "--python"} <= passed
-        assert passed <= known, passed - known
+    assert {"--variant", "--python-exe", "--python"} <= ps1 <= known, ps1 - known
+    sh = UBUNTU_SH.read_text()
+    assert 'bootstrap_args=("$@")' in sh  # every option, unchanged
+    passed = set(re.findall(r"(--[a-z][a-z-]*)", "\n".join(
+        line for line in sh.splitlines() if "bootstrap.py" in line and "$py" in line)))
+    assert passed <= known, passed - known
 
 
 def test_hands_over_to_the_shared_bootstrap_with_the_win_amd64_lock():

@@ -42,7 +42,8 @@ def test_list_prints_names_and_descriptions(capsys) -> None:
 
 @pytest.mark.parametrize("argv", [["--only", "nonsense"], ["--skip", "gpu,bogus"],
                                   ["--lock", "/no/such/lock.txt"], ["--variant", "tpu"],
-                                  ["--frobnicate"]])
+                                  ["--frobnicate"], ["--only", ","], ["--only", ",", ","],
+                                  ["--skip", ",".join(CHECK_NAMES)]])
 def test_usage_errors_exit_2(argv: list[str], capsys) -> None:
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
@@ -53,6 +54,16 @@ def test_unwritable_json_target_is_a_usage_error(tmp_path: Path, capsys) -> None
     blocker.write_text("")
     assert main(["--json", str(blocker / "sub" / "r.json")]) == 2
     assert "--json" in capsys.readouterr().err
+
+
+def test_a_report_that_ran_nothing_is_not_ready() -> None:
+    from verify.result import CheckResult, Report
+
+    skipped = [CheckResult(n, "skip", 0.0, "not selected") for n in CHECK_NAMES]
+    report = Report(SCHEMA_VERSION, {}, {}, {}, skipped, "", 0.0)
+    assert report.ran == 0 and report.ok is False
+    report.checks[0] = CheckResult(CHECK_NAMES[0], "pass", 0.0, "fine")
+    assert report.ok is True
 
 
 def test_schema_is_valid_and_versioned() -> None:
@@ -87,7 +98,8 @@ from verify.machine import resolve_context
 from verify.render_human import render
 from verify.render_json import to_json
 opts = parse_args(sys.argv[2:])
-report = run_checks(opts, resolve_context("cpu", None, None), checks_dir=Path(sys.argv[1]))
+report = run_checks(opts, resolve_context("cpu", None, None), checks_dir=Path(sys.argv[1]),
+                    junit=opts.junit)
 sys.stdout.write(to_json(report))
 sys.stderr.write(render(report, verbose=False, color=False))
 """

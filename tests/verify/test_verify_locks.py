@@ -158,7 +158,20 @@ def test_declared_coverage_of_the_real_locks() -> None:
     pylock = CPU_LOCK.with_name("pylock.toml")
     if pylock.is_file():
         cov = lock_coverage(pylock, "linux-64")
-        assert cov.environments and cov.python_spec
+        assert cov.environments and cov.pythons == ["3.11", "3.12", "3.13"]
+
+
+@pytest.mark.parametrize("name", ["requirements.txt", "pylock.toml", "mine.lock"])
+def test_a_file_without_the_kerasup_header_is_not_a_kerasup_lock(tmp_path: Path,
+                                                                 name: str) -> None:
+    garbage = tmp_path / name
+    garbage.write_bytes(b"\x00\x01 not a lock at all\n")
+    from verify.locks import lock_coverage
+
+    with pytest.raises(LockError) as info:
+        lock_coverage(garbage, "linux-64")
+    assert f"{garbage} is not a kerasup lock" in info.value.message
+    assert "kerasup-pythons" in info.value.message and info.value.fix
 
 
 def test_conda_lock_python_is_compared_with_the_interpreter() -> None:

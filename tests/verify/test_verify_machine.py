@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from verify.machine import conda_platform, install_record_path, resolve_context, toolkit_root
+from envs.contract.layout import Layout
+from envs.contract.record import InstallRecord, write
+from verify.machine import resolve_context, toolkit_root
 
 
-def _record(prefix: Path, **fields: object) -> Path:
-    path = install_record_path(str(prefix))
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"schema_version": 1, **fields}))
-    return path
+def _record(prefix: Path, variant: str, lock: Path) -> Path:
+    lock.write_text("six==1.17.0\n")
+    rec = InstallRecord.for_lock(variant=variant, python="3.12", platform="linux-64",
+                                 lock=lock, method="uv", toolkit_root=toolkit_root())
+    return write(prefix, rec)
 
 
 def test_install_record_gives_variant_lock_and_gpu_expectation(tmp_path: Path) -> None:
     lock = tmp_path / "requirements.txt"
-    path = _record(tmp_path, variant="gpu", lock=str(lock), python="3.12",
-                   platform="linux-64")
+    path = _record(tmp_path, "gpu", lock)
     ctx = resolve_context(None, None, None, prefix=str(tmp_path))
-    assert (ctx.variant, ctx.lock, ctx.expect_gpu) == ("gpu", lock, True)
+    assert (ctx.variant, ctx.lock, ctx.expect_gpu) == ("gpu", lock.resolve(), True)
     assert ctx.variant_source == ctx.lock_source == f"install record {path}"
     assert ctx.to_dict()["install_record"] == str(path)
 
 
 def test_command_line_overrides_the_record(tmp_path: Path) -> None:
-    _record(tmp_path, variant="gpu", lock="/x/requirements.txt")
+    _record(tmp_path, "gpu", tmp_path / "requirements.txt")
     other = tmp_path / "mine.txt"
     ctx = resolve_context("cpu", other, None, prefix=str(tmp_path))
     assert (ctx.variant, ctx.variant_source, ctx.lock, ctx.lock_source, ctx.expect_gpu) == (
@@ -42,15 +42,8 @@ def test_without_a_record_the_repository_lock_is_used(tmp_path: Path) -> None:
 
 
 def test_a_broken_record_is_reported_not_fatal(tmp_path: Path) -> None:
-    path = install_record_path(str(tmp_path))
+    path = Layout(tmp_path).install_record
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
     ctx = resolve_context(None, None, None, prefix=str(tmp_path))
     assert ctx.record is None and ctx.record_error and str(path) in ctx.record_error
-
-
-def test_conda_platform_names() -> None:
-    assert conda_platform("Linux", "x86_64") == "linux-64"
-    assert conda_platform("Windows", "AMD64") == "win-64"
-    assert conda_platform("Darwin", "arm64") == "osx-arm64"
-    assert conda_platform("Linux", "riscv64") == "linux-riscv64"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -17,12 +18,18 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from envs.contract.facts import PYTHONS
+from envs.contract.platforms import current_platform
+from envs.contract.record import InstallRecord, write
 from verify.checks import CHECK_NAMES
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "verify" / "report.schema.json").read_text())
+# What makes a small hand-written lock a kerasup lock: its coverage header.
+HEADER = (f"# kerasup-pythons: {' '.join(PYTHONS)}\n"
+          f"# kerasup-platforms: {current_platform()}\n")
 
 
 def _statuses(run) -> dict[str, str]:
@@ -88,7 +95,7 @@ def test_malformed_keras_json_fails_and_nothing_is_written(run_verify, verify_ho
     run = run_verify("--only", "keras_json")
     check = run.check("keras_json")
     assert run.rc == 1 and check["status"] == "fail"
-    assert "is not valid JSON (line 1 column" in check["summary"]
+    assert ": not valid JSON (line 1 column" in check["summary"]
     assert "Keras silently ignores it" in check["summary"]
     assert "python -m verify --only keras_json --fix" in check["fix"]
     assert "fix: python -m verify --only keras_json --fix" in run.proc.stdout
@@ -156,22 +163,18 @@ def test_package_at_another_version_than_the_lock(run_verify, cpu_env, tmp_path:
     other = "14.0.0" if rich != "14.0.0" else "13.9.4"
     if kind == "requirements":
         lock = tmp_path / "tiny-requirements.txt"
-        lock.write_text(f"rich=={other} \\\n    --hash=sha256:{'0' * 64}\n"
+        lock.write_text(HEADER + f"rich=={other} \\\n    --hash=sha256:{'0' * 64}\n"
                         f"packaging=={packaging}\n")
     else:
-        import sys
-
-        sys.path.insert(0, str(REPO))
-        from verify.machine import conda_platform
-
         lock = tmp_path / "conda-lock.yml"
+        here = current_platform()
         lock.write_text(
-            "version: 1\nmetadata:\n  platforms: [" + conda_platform() + "]\npackage:\n"
-            f"- {{name: rich, version: {other}, manager: pip, platform: {conda_platform()}}}\n"
+            "version: 1\nmetadata:\n  platforms: [" + here + "]\npackage:\n"
+            f"- {{name: rich, version: {other}, manager: pip, platform: {here}}}\n"
             f"- {{name: packaging, version: '{packaging}', manager: pip, "
-            f"platform: {conda_platform()}}}\n"
+            f"platform: {here}}}\n"
             f"- {{name: graphviz, version: 12.2.1, manager: conda, "
-            f"platform: {conda_platform()}}}\n")
+            f"platform: {here}}}\n")
     run = run_verify("--only", "packages", "--lock", str(lock))
     check = run.check("packages")
     assert run.rc == 1 and check["status"] == "fail"
@@ -192,14 +195,23 @@ def test_package_at_another_version_than_the_lock(run_verify, cpu_env, tmp_path:
 # -- model graph ----------------------------------------------------------------------------
 
 def test_dot_missing_from_path(run_verify, tmp_path: Path) -> None:
+    """dot installed (here: the machine's real /usr/bin/dot) but PATH not reaching it: the
+    fix says where it is and how to add it to PATH, not to install it again."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     run = run_verify("--only", "model_graph", env={"PATH": str(empty)})
     check = run.check("model_graph")
     assert run.rc == 1 and check["status"] == "fail"
-    assert "Graphviz's dot is not on PATH" in check["summary"]
-    assert "`pip install graphviz` installs only a Python wrapper" in check["summary"]
-    assert "apt-get install graphviz" in check["fix"]
+    installed = shutil.which("dot")
+    if installed:
+        assert check["details"]["dot_off_path"] == installed
+        assert f"installed at {installed}" in check["summary"]
+        assert check["fix"].startswith(f'export PATH="{Path(installed).parent}:$PATH"')
+        assert "apt-get" not in check["fix"]
+    else:
+        assert "Graphviz's dot is not on PATH" in check["summary"]
+        assert "`pip install graphviz` installs only a Python wrapper" in check["summary"]
+        assert "apt-get install graphviz" in check["fix"]
 
 
 def test_unwritable_output_directory(run_verify, tmp_path: Path) -> None:
@@ -310,12 +322,11 @@ def test_install_record_sets_variant_and_lock(run_verify, cpu_env, tmp_path: Pat
     rich = _installed_version(cpu_env, "rich")
     lock = tmp_path / "recorded-lock.txt"
     tf = _installed_version(cpu_env, "tensorflow-cpu")
-    lock.write_text(f"rich=={rich}\nnumpy==0.0.1\n"
+    lock.write_text(HEADER + f"rich=={rich}\nnumpy==0.0.1\n"
                     f"tensorflow-cpu=={tf} ; sys_platform == 'linux'\n")
-    record = tmp_path / "recorded" / "share" / "kerasup" / "install.json"
-    record.parent.mkdir(parents=True)
-    record.write_text(json.dumps({"schema_version": 1, "variant": "cpu", "python": "3.10",
-                                  "platform": "linux-64", "lock": str(lock)}))
+    record = write(tmp_path / "recorded", InstallRecord.for_lock(
+        variant="cpu", python="3.10", platform=current_platform(), lock=lock, method="uv",
+        toolkit_root=REPO))
     run = run_verify("--only", "python_platform", "packages", python=python)
     machine = run.report["machine"]
     assert machine["variant_source"] == machine["lock_source"] == f"install record {record}"
@@ -338,11 +349,9 @@ def test_tensorflows_real_startup_log_holds_no_problem(cpu_env) -> None:
 
 
 def test_a_lock_that_does_not_cover_this_machine(run_verify, tmp_path: Path) -> None:
-    variant_dir = tmp_path / "envs" / "mac"
-    variant_dir.mkdir(parents=True)
-    (variant_dir / "environment.yml").write_text("name: x\nplatforms:\n  - osx-arm64\n")
-    lock = variant_dir / "requirements.txt"
-    lock.write_text("tensorflow==2.21.0 ; sys_platform == 'darwin'\nkeras==3.15.1\n")
+    lock = tmp_path / "requirements.txt"  # what it covers is its header, nothing else
+    lock.write_text("# kerasup-pythons: 3.11 3.12 3.13\n# kerasup-platforms: osx-arm64\n"
+                    "tensorflow==2.21.0 ; sys_platform == 'darwin'\nkeras==3.15.1\n")
     run = run_verify("--only", "python_platform", "--lock", str(lock))
     check = run.check("python_platform")
     assert run.rc == 1 and check["status"] == "fail"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 
-from verify._keras import import_failure_fix
 from verify.gpu import (
     BuildInfo,
     RuntimeInfo,
@@ -16,6 +15,7 @@ from verify.gpu import (
     probe_runtime,
     probe_runtime_subprocess,
 )
+from verify.keras_config import import_failure_fix
 from verify.machine import Context, is_wsl
 from verify.plugin import Recorder
 

@@ -5,38 +5,18 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
-import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from verify._keras import import_keras, tutorial_model
+from verify import tutorial
+from verify._keras import import_keras
 from verify.cli import Options
+from verify.graphviz import TRAP, find_dot_off_path, install_fix, path_fix
 from verify.machine import install_command
 from verify.plugin import Recorder
-
-TRAP = ("`pip install graphviz` installs only a Python wrapper, not the Graphviz `dot` program "
-        "Keras runs; pydot (Python) and dot (a system program on PATH) are both needed")
-
-
-def graphviz_fix(system: str | None = None, conda: bool | None = None) -> str:
-    """The per-OS way to get Graphviz's ``dot`` on PATH."""
-    system = system or platform.system()
-    conda = (Path(sys.prefix) / "conda-meta").is_dir() if conda is None else conda
-    lines = []
-    if conda:
-        lines.append("conda/micromamba env: conda install -c conda-forge graphviz")
-    if system == "Windows":
-        lines += ["winget install --id Graphviz.Graphviz   (or: choco install graphviz)",
-                  r"then add C:\Program Files\Graphviz\bin to PATH and open a new terminal"]
-    elif system == "Darwin":
-        lines.append("brew install graphviz")
-    else:
-        lines.append("sudo apt-get install graphviz   (Fedora: sudo dnf install graphviz)")
-    return "\n".join(lines)
 
 
 def dot_version(dot: str) -> str:
@@ -74,12 +54,16 @@ def test_model_graph(check: Recorder, options: Options) -> None:
     check.detail("dot", dot)
     if dot:
         check.detail("dot_version", dot_version(dot))
+    elif (found := find_dot_off_path()) is not None:
+        check.detail("dot_off_path", str(found))
+        check.problem(f"Graphviz's dot is installed at {found}, but {found.parent} is not on "
+                      "PATH, so Keras cannot run it", path_fix(found))
     else:
         trap = ""
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             trap = (f"; the Python package graphviz {importlib.metadata.version('graphviz')} "
                     "is installed, but that is not the program")
-        check.problem(f"Graphviz's dot is not on PATH{trap} ({TRAP})", graphviz_fix())
+        check.problem(f"Graphviz's dot is not on PATH{trap} ({TRAP})", install_fix())
     unwritable = _writable_dir(out)
     if unwritable:
         check.problem(f"cannot write to the output directory {out}: {unwritable}",
@@ -87,7 +71,7 @@ def test_model_graph(check: Recorder, options: Options) -> None:
     if check.problems:
         return
     keras = import_keras(check)
-    model = tutorial_model(keras)
+    model = tutorial.build_model(keras)
     files: dict[str, dict[str, Any]] = {}
     for ext in ("png", "svg"):
         path = out / f"model.{ext}"
@@ -99,7 +83,7 @@ def test_model_graph(check: Recorder, options: Options) -> None:
             text = str(exc).strip().splitlines()
             message = f"{type(exc).__name__}: {text[0] if text else ''}"
             if not path.is_file() or path.stat().st_size == 0:
-                check.problem(f"plot_model to {path} failed: {message}", graphviz_fix())
+                check.problem(f"plot_model to {path} failed: {message}", install_fix())
                 continue
             # With IPython installed, plot_model returns an inline image after writing the
             # file, and IPython cannot embed SVG: the file is what counts.
@@ -108,11 +92,11 @@ def test_model_graph(check: Recorder, options: Options) -> None:
         files[ext] = {"path": str(path), "bytes": size}
         if size == 0:
             # In notebooks Keras prints the pydot/graphviz error instead of raising.
-            check.problem(f"plot_model wrote no {ext.upper()} at {path}", graphviz_fix())
+            check.problem(f"plot_model wrote no {ext.upper()} at {path}", install_fix())
         elif ext == "png" and not path.read_bytes().startswith(b"\x89PNG"):
-            check.problem(f"{path} is not a PNG image", graphviz_fix())
+            check.problem(f"{path} is not a PNG image", install_fix())
         elif ext == "svg" and b"<svg" not in path.read_bytes()[:4096]:
-            check.problem(f"{path} is not an SVG image", graphviz_fix())
+            check.problem(f"{path} is not an SVG image", install_fix())
     check.detail("files", files)
     sizes = ", ".join(f"{Path(f['path']).name} {f['bytes']:,} B" for f in files.values())
     check.info(f"{sizes} in {out} ({check.details.get('dot_version', 'dot')})")

@@ -6,10 +6,16 @@ import importlib.util
 import platform
 import shutil
 import sys
+from collections.abc import Mapping
 
 from packaging.utils import canonicalize_name
 
+from envs.contract.platforms import current_platform
+from verify.cli import Options
+from verify.installed_files import damaged_files
 from verify.locks import (
+    Comparison,
+    LockEntry,
     LockError,
     applicable,
     broken_requirements,
@@ -17,7 +23,7 @@ from verify.locks import (
     installed_versions,
     load_lock,
 )
-from verify.machine import Context, conda_platform, install_command, this_python
+from verify.machine import Context, install_command, this_python
 from verify.plugin import Recorder
 
 
@@ -33,30 +39,8 @@ def _reinstall_fix(context: Context, kind: str) -> str:
     return f"{this_python()} -m pip install --require-hashes -r {lock}"
 
 
-def test_packages(check: Recorder, context: Context) -> None:
-    lock = context.lock
-    check.detail("lock", str(lock) if lock else None)
-    check.detail("lock_source", context.lock_source)
-    if lock is None or not lock.is_file():
-        check.fail(f"the lock {lock} ({context.lock_source}) does not exist",
-                   "pass the lock this environment was built from: --lock PATH")
-    try:
-        kind, entries = load_lock(lock, conda_platform())
-    except LockError as exc:
-        check.fail(f"cannot read the lock: {exc}", "pass a pip lock (requirements.txt), a "
-                   "conda-lock.yml or a pylock.toml with --lock PATH")
-    locked, notes = applicable(entries)
-    installed = installed_versions()
-    cmp = compare(locked, installed, kind, platform.python_version())
-    broken = broken_requirements()
-    check.detail("kind", kind)
-    check.detail("locked_here", len(locked))
-    check.detail("matched", cmp.matched)
-    check.detail("table", cmp.rows())
-    check.detail("broken_requirements", broken)
-    if notes:
-        check.detail("notes", notes)
-    fix = _reinstall_fix(context, kind)
+def _versions(check: Recorder, cmp: Comparison, fix: str) -> None:
+    """Missing and other-version locked distributions."""
     if cmp.missing:
         names = ", ".join(f"{n}=={v}" for n, v in cmp.missing[:8])
         more = f" and {len(cmp.missing) - 8} more" if len(cmp.missing) > 8 else ""
@@ -71,6 +55,10 @@ def test_packages(check: Recorder, context: Context) -> None:
                    f"the lock: {fix}" + (f"\n{how}" if how else ""))
         check.problem(f"{len(cmp.mismatched)} package(s) at another version than the lock: "
                       f"{names}{more}", how)
+
+
+def _broken(check: Recorder, broken: list[str], locked: Mapping[str, LockEntry],
+            fix: str) -> None:
     # pip check's lines start with the requiring distribution: a locked one is ours to fix;
     # another (e.g. Colab's preinstalled packages) is reported but does not fail the check.
     ours = [line for line in broken if canonicalize_name(line.split(" ", 1)[0]) in locked]
@@ -82,9 +70,64 @@ def test_packages(check: Recorder, context: Context) -> None:
                       f"manage: {'; '.join(foreign[:3])}" + (" ..." if len(foreign) > 3 else ""),
                       "these packages were installed outside the lock; uninstall them if you "
                       "do not use them (pip uninstall NAME), or re-sync the lock: " + fix)
+
+
+def _files(check: Recorder, locked: Mapping[str, LockEntry], installed: Mapping[str, str],
+           cmp: Comparison, deep: bool, fix: str) -> int:
+    """Installed files of the locked distributions at the locked version against their
+    RECORD; how many distributions were checked."""
+    other = {n for n, _ in cmp.missing} | {n for n, _, _ in cmp.mismatched}
+    names = sorted(n for n in locked if n in installed and n not in other)
+    damage = damaged_files(names, deep=deep)
+    check.detail("files_checked", "sha256" if deep else "existence and size")
+    if not damage:
+        return len(names)
+    by_dist: dict[str, list[str]] = {}
+    for d in damage:
+        by_dist.setdefault(d.dist, []).append(d.describe())
+    check.detail("damaged_files", by_dist)
+    shown = "; ".join(f"{name}: {', '.join(files[:2])}" + (
+        f" and {len(files) - 2} more" if len(files) > 2 else "")
+        for name, files in list(by_dist.items())[:4])
+    specs = [f"{n}=={locked[n].version}" for n in by_dist]
+    check.problem(f"{len(damage)} installed file(s) of {len(by_dist)} locked package(s) are "
+                  f"missing or changed since install: {shown}",
+                  f"reinstall them: {install_command(*specs, reinstall=True)}\n"
+                  f"or re-sync the whole lock: {fix}")
+    return len(names)
+
+
+def test_packages(check: Recorder, context: Context, options: Options) -> None:
+    lock = context.lock
+    check.detail("lock", str(lock) if lock else None)
+    check.detail("lock_source", context.lock_source)
+    if lock is None or not lock.is_file():
+        check.fail(f"the lock {lock} ({context.lock_source}) does not exist",
+                   "pass the lock this environment was built from: --lock PATH")
+    try:
+        kind, entries = load_lock(lock, current_platform())
+    except LockError as exc:
+        check.fail(f"cannot read the lock: {exc.message}", exc.fix)
+    locked, notes = applicable(entries)
+    installed = installed_versions()
+    cmp = compare(locked, installed, kind, platform.python_version())
+    broken = broken_requirements()
+    check.detail("kind", kind)
+    check.detail("locked_here", len(locked))
+    check.detail("matched", cmp.matched)
+    check.detail("table", cmp.rows())
+    check.detail("broken_requirements", broken)
+    if notes:
+        check.detail("notes", notes)
+    fix = _reinstall_fix(context, kind)
+    _versions(check, cmp, fix)
+    _broken(check, broken, locked, fix)
+    checked = _files(check, locked, installed, cmp, options.deep, fix)
     if cmp.unexpected:
         names = ", ".join(f"{n} {v}" for n, v in cmp.unexpected[:8])
         check.warning(f"{len(cmp.unexpected)} relevant package(s) not in the lock: {names}",
                       f"re-sync the lock, which removes what it does not name: {fix}")
+    how = "sha256" if options.deep else "size"
     check.info(f"{cmp.matched} of {len(locked)} locked packages match ({kind}: {lock.name}); "
+               f"files of {checked} checked against RECORD ({how}); "
                f"{len(broken)} broken requirements")

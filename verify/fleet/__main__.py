@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envs.contract.errors import ExitCode
-from envs.contract.fileio import write_atomic
-from envs.contract.record import file_sha256
+from envs.contract.fileio import file_sha256, write_atomic
 from verify.fleet.aggregate import build_fleet
 from verify.fleet.load import load_reports, read_inventory
 from verify.fleet.render import to_html, to_json, to_junit, to_text

@@ -1,0 +1,122 @@
+"""The command line: ``python setup/bootstrap.py [options]`` (ubuntu.sh and windows.ps1 pass
+their flags through).
+
+Every error is one line, ``kerasup: error: <what> (fix: <what to do>)``, with the exit code
+of :class:`envs.contract.errors.ExitCode`: 2 bad input, 3 cannot proceed, 1 verify failed,
+129/130/143 ended by SIGHUP/SIGINT/SIGTERM. Output never fails on the console's encoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from envs.contract import facts, flags, platforms
+from envs.contract.errors import ExitCode, KerasupError, UsageError, signal_exit_code
+from setup.installer import workflow
+from setup.installer.plan import Options
+from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
+from setup.installer.target import Target, find_dot
+
+__all__ = ["REPO_ROOT", "build_parser", "main", "options_from"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        emit(f"kerasup: error: {message} (fix: see --help)", sys.stderr)
+        raise SystemExit(ExitCode.USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="bootstrap.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Take this machine from a Python to a verified Keras/TensorFlow "
+                            "environment, installed from kerasup's hashed lock.",
+                epilog="environment variables:\n" + "\n".join(
+                    f"  {name:<24}{text}" for name, text in flags.FLAGS.items())
+                + "\n\nexit status: verify's (0 ready, 1 a check failed), 2 bad input, "
+                  "3 setup could not proceed, 130/143/129 interrupted")
+    p.add_argument("--variant", default=facts.DEFAULT_VARIANT,
+                   help=f"{' or '.join(facts.VARIANTS)} (default {facts.DEFAULT_VARIANT})")
+    p.add_argument("--python", help=f"Python version for the environment: "
+                   f"{', '.join(facts.PYTHONS)} (default {facts.DEFAULT_PYTHON}, or the one an "
+                   "existing install uses)")
+    p.add_argument("--python-exe", type=Path, help="make the environment from this interpreter")
+    p.add_argument("--prefix", help="where the environment goes (default: .venv in the "
+                   "repository)")
+    p.add_argument("--conda", action="store_true",
+                   help="create it from envs/<variant>/conda-lock.yml with micromamba/conda-lock")
+    p.add_argument("--in-place", action="store_true",
+                   help="install into the interpreter running setup (what Colab needs)")
+    p.add_argument("--dry-run", action="store_true", help="print every action, change nothing")
+    p.add_argument("--check", action="store_true", help="run the checks only, change nothing")
+    p.add_argument("--plan-json", "--json", dest="plan_json", action="store_true",
+                   help="print the plan as JSON and change nothing")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="answer yes to questions (setup itself asks none; ubuntu.sh's sudo "
+                        "apt-get does); never replaces an environment kerasup did not make")
+    p.add_argument("--replace-foreign", action="store_true",
+                   help="move an environment kerasup did not make at --prefix aside "
+                        "(<prefix>.old-<time>) and make a new one")
+    p.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    p.add_argument("--offline", action="store_true",
+                   help="never download (same as KERASUP_OFFLINE=1)")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip `python -m verify`")
+    p.add_argument("--platform", help="plan for another platform (with --dry-run, --check or "
+                   f"--plan-json): {', '.join(platforms.PLATFORMS)}")
+    p.add_argument("--find-dot", action="store_true",
+                   help="print the directory holding graphviz's dot (exit 1 if none) and stop")
+    return p
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    """Options from parsed arguments; UsageError for values argparse cannot judge."""
+    if args.prefix is not None and not args.prefix.strip():
+        raise UsageError("--prefix is empty", fix="name a directory, or drop --prefix for the "
+                         "default (.venv in the repository)")
+    if args.in_place and (args.conda or args.prefix):
+        raise UsageError("--in-place installs into the running interpreter",
+                         fix="drop --conda and --prefix with --in-place")
+    return Options(variant=args.variant, python=args.python, python_exe=args.python_exe,
+                   prefix=Path(args.prefix) if args.prefix else None, conda=args.conda,
+                   in_place=args.in_place, dry_run=args.dry_run, check=args.check,
+                   plan_json=args.plan_json, offline=args.offline, verify=args.verify,
+                   force=args.force, replace_foreign=args.replace_foreign,
+                   platform=args.platform)
+
+
+def _find_dot(args: argparse.Namespace) -> int:
+    target = Target.from_platform(args.platform) if args.platform else Target.current()
+    dot = find_dot(target, os.environ, env_prefix=args.prefix, conda=args.conda)
+    if dot:
+        emit(str(dot))
+    return ExitCode.OK if dot else ExitCode.FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    make_streams_safe()
+    args = build_parser().parse_args(argv)
+    try:
+        with handle_signals():
+            if args.find_dot:
+                return _find_dot(args)
+            return workflow.run(options_from(args), environ=dict(os.environ), repo=REPO_ROOT)
+    except KerasupError as exc:
+        emit(f"kerasup: error: {exc.one_line()}", sys.stderr)
+        return int(exc.code)
+    except Interrupted as exc:
+        name = _SIGNAL_NAMES.get(exc.signum, f"signal {exc.signum}")
+        emit(f"kerasup: interrupted ({name}); nothing was recorded as installed: run the same "
+             "command again to finish", sys.stderr)
+        return signal_exit_code(exc.signum)
+    except KeyboardInterrupt:
+        emit("kerasup: interrupted (SIGINT); run the same command again to finish", sys.stderr)
+        return ExitCode.INTERRUPTED

@@ -1,0 +1,207 @@
+"""Preflight, choose the Python, and compute the :class:`~setup.installer.plan.Plan`.
+
+Everything here only reads: the machine, the lock, the prefix, keras.json. Anything that
+would change something becomes an :class:`~setup.installer.plan.Action` in the plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import sysconfig
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from envs.contract import fileio, flags, record
+from envs.contract.errors import CannotProceed, UsageError
+from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
+from envs.contract.layout import Layout
+from envs.contract.lockheader import LockCoverage
+from setup.installer import configure, preflight, uvtool
+from setup.installer.backends import Backend, choose_backend, conda_lock_python
+from setup.installer.plan import Action, Options, Plan
+from setup.installer.pythons import PythonChoice, resolve_python
+from setup.installer.runner import Runner
+from setup.installer.target import Target, describe_os
+
+__all__ = ["build_plan", "default_prefix"]
+
+
+def default_prefix(repo: Path) -> Path:
+    """.venv in the repository."""
+    return repo / ".venv"
+
+
+def _targets(options: Options) -> tuple[Target, Target]:
+    host = Target.current()
+    if not options.platform:
+        return host, host
+    target = Target.from_platform(options.platform)
+    if target.platform != host.platform and not (options.dry_run or options.check
+                                                 or options.plan_json):
+        raise UsageError(f"--platform {options.platform} is not this machine ({host.platform})",
+                         fix="use --platform only with --dry-run, --check or --plan-json")
+    return target, host
+
+
+def _prefix(options: Options, repo: Path) -> Path:
+    if options.in_place:
+        return Path(sys.prefix)
+    return Path(options.prefix or default_prefix(repo)).expanduser().absolute()
+
+
+def _lock(options: Options, repo: Path, target: Target) -> tuple[Path, LockCoverage]:
+    pip_lock = preflight.select_lock(repo, options.variant, target.platform, conda=False)
+    lock = options.lock or preflight.select_lock(repo, options.variant, target.platform,
+                                                 conda=options.conda)
+    # The pip lock's header says what the variant covers (conda-lock.yml has no header).
+    covered = preflight.check_lock_covers(options.lock or pip_lock, variant=options.variant,
+                                          platform=target.platform, python=options.python)
+    return lock, covered
+
+
+def _python(options: Options, *, target: Target, host: Target, lock: Path,
+            environ: Mapping[str, str], offline: bool, recorded: str | None) -> PythonChoice:
+    if options.in_place:
+        running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        if running not in PYTHONS:
+            raise UsageError(f"this interpreter runs Python {running}; the locks cover "
+                             f"{', '.join(PYTHONS)}",
+                             fix="Colab: Runtime > Change runtime type > Runtime version: "
+                                 "Latest; elsewhere a kernel with a supported Python")
+        return PythonChoice(running, sys.executable, "running")
+    if options.conda:
+        pinned = conda_lock_python(lock, target.platform)
+        if pinned is None:
+            raise CannotProceed(f"{lock} pins no Python for {target.platform}",
+                                fix="regenerate it with `nox -s lock`")
+        if options.python and options.python != pinned:
+            raise UsageError(f"the conda lock pins Python {pinned}, not {options.python}",
+                             fix="drop --python, or drop --conda to use the pip lock")
+        return PythonChoice(pinned, None, "conda-lock")
+    if target != host:
+        return PythonChoice(options.python or DEFAULT_PYTHON, None, "target")
+    return resolve_python(want=options.python, python_exe=options.python_exe, target=target,
+                          environ=environ, offline=offline, recorded=recorded)
+
+
+def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str, str],
+        runner: Runner) -> tuple[Path | None, str | None, list[Action]]:
+    """The tools dir, the uv to run, and whether the pinned uv must be installed first."""
+    if backend.name == "in-place":
+        return None, getattr(backend, "uv", None), []
+    if backend.name != "uv-venv":
+        return None, None, []
+    tools = uvtool.tools_dir(target, environ)
+    if environ.get("KERASUP_UV"):
+        return tools, environ["KERASUP_UV"], []
+    uv = uvtool.uv_path(tools, target)
+    version = uvtool.pinned_version()
+    if target == Target.current() and uvtool.uv_version(uv, runner) == version:
+        return tools, str(uv), []
+    return tools, str(uv), [Action("ensure-uv", f"install the pinned uv {version} into {tools} "
+                                   "(python -m venv, then pip --require-hashes)",
+                                   path=str(tools))]
+
+
+def _describe_prefix(prefix: Path, kind: str, owner: str, existing: bool) -> str:
+    what = {"new": "new", "interpreter": "the running interpreter's prefix (in place)",
+            "kerasup": f"existing {kind} environment made by kerasup",
+            "foreign": f"existing {kind} environment kerasup did not make (--replace-foreign)"}
+    return f"{prefix} ({what.get(owner, owner)}{', install record found' if existing else ''})"
+
+
+def _configure_actions(plan: Plan, options: Options, repo: Path) -> list[Action]:
+    out = []
+    site = Path(plan.site_packages)
+    if not (plan.up_to_date and configure.hook_current(site, repo)):
+        out.append(Action("write-site-hook", f"write the site hook {site / configure.PTH_NAME} "
+                          f"(only verify and envs from {repo} become importable)",
+                          path=str(site / configure.PTH_NAME)))
+    if not plan.up_to_date:
+        out.append(Action("write-record", "write the install record "
+                          f"{Layout(plan.prefix).install_record}",
+                          path=str(Layout(plan.prefix).install_record)))
+    verb = {"created": "create", "updated": "back up and update",
+            "replaced": "move aside what is at"}.get(plan.keras_json_action)
+    if verb:
+        out.append(Action("keras-json", f"{verb} {plan.keras_json} (backend tensorflow)",
+                          path=str(plan.keras_json)))
+    if options.verify:
+        layout = Layout(plan.prefix)
+        out.append(Action("verify", "run python -m verify in the environment",
+                          (str(plan.env_python), "-m", "verify", "--json",
+                           str(layout.verify_report), "--junit", str(layout.verify_junit),
+                           *options.verify_args), cwd=str(layout.share)))
+    return out
+
+
+def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha: str,
+             environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    if target == host:
+        first = ("OS", describe_os(target))
+    else:
+        first = ("platform", f"{target.platform} (--platform: its paths and lock; nothing is "
+                 "run for it)")
+    reports = [first, ("lock", f"{lock} (sha256 {sha[:12]}...)"),
+               ("proxy", preflight.proxy_report(environ))]
+    driver = preflight.driver_report(options.variant, environ)
+    if driver:
+        reports.append(("driver", driver))
+    return reports
+
+
+def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
+               runner: Runner) -> Plan:
+    """Check everything, then decide everything; raises KerasupError on the first problem."""
+    preflight.check_variant(options.variant)
+    preflight.check_python(options.python)
+    target, host = _targets(options)
+    offline = options.offline or flags.offline(environ)
+    prefix = _prefix(options, repo)
+    lock, covered = _lock(options, repo, target)
+    backend = choose_backend(options, environ)
+    if options.in_place:
+        kind = owner = "interpreter"
+    else:
+        kind = preflight.prefix_kind(prefix)
+        owner = preflight.prefix_owner(prefix, kind, conda=options.conda,
+                                       replace_foreign=options.replace_foreign)
+    existing, unreadable = record.read(prefix) if owner != "foreign" else (None, None)
+    recorded = existing.python if existing and owner == "kerasup" else None
+    python = _python(options, target=target, host=host, lock=lock, environ=environ,
+                     offline=offline, recorded=recorded)
+    if python.version not in covered.pythons:
+        raise UsageError(f"the {options.variant} lock does not cover Python {python.version}: "
+                         f"it covers {covered.describe()}", fix="choose another --python")
+    sha = fileio.file_sha256(lock)
+    env_python = backend.env_python(target, prefix)
+    site = (Path(sysconfig.get_paths()["purelib"]) if options.in_place
+            else target.site_packages(prefix, python.version))
+    wanted = record.InstallRecord(
+        variant=options.variant, python=python.version, platform=target.platform,
+        lock=str(lock.resolve()), lock_sha256=sha, method=backend.method,
+        toolkit_root=str(repo.resolve()), created=time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                time.gmtime()))
+    up_to_date = (not options.force and wanted.matches(existing)
+                  and Path(env_python).exists())
+    reports = _reports(options, target=target, host=host, lock=lock, sha=sha, environ=environ)
+    reports.insert(2, ("prefix", _describe_prefix(prefix, kind, owner, existing is not None)))
+    if unreadable:
+        reports.append(("record", f"{unreadable}: the environment is rebuilt"))
+    if not up_to_date:
+        reports.append(("disk", preflight.check_disk(prefix, options.variant,
+                                                      environ).describe(prefix)))
+    tools, uv, uv_actions = _uv(options, backend, target, environ, runner)
+    kj = configure.keras_json_update(environ, dry_run=True)
+    plan = Plan(variant=options.variant, target=target, host=host, python=python,
+                prefix=prefix, prefix_kind=kind, prefix_owner=owner, lock=lock,
+                lock_sha256=sha, backend=backend.name, method=backend.method,
+                env_python=env_python, site_packages=site, repo=repo, record=wanted,
+                existing_record=existing is not None, up_to_date=up_to_date, offline=offline,
+                force=options.force, keras_json=kj.path, keras_json_action=kj.action,
+                tools=tools, uv=uv, reports=tuple(reports))
+    env_actions = [] if up_to_date else [*uv_actions, *backend.actions(plan)]
+    return dataclasses.replace(plan, actions=(*env_actions,
+                                              *_configure_actions(plan, options, repo)))

@@ -1,0 +1,59 @@
+"""One setup at a time per prefix: an exclusive, non-blocking lock on
+``Layout(prefix).setup_lock``, holding the owner's PID so a second setup can name it.
+
+POSIX uses ``fcntl.flock`` (released by the kernel when the process dies, so a crashed
+setup never leaves a stale lock); Windows uses ``msvcrt.locking`` on the file's first byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from envs.contract.errors import CannotProceed
+from envs.contract.layout import Layout
+
+__all__ = ["hold"]
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _holder(path: Path) -> str:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        pid = path.read_text(encoding="utf-8").strip()
+        if pid.isdigit():
+            return f"PID {pid}"
+    return "another process"
+
+
+@contextlib.contextmanager
+def hold(prefix: Path) -> Iterator[Path]:
+    """Hold the prefix's setup lock for the ``with`` block; CannotProceed if it is taken."""
+    path = Layout(prefix).setup_lock
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        if not _try_lock(fd):
+            raise CannotProceed(f"another kerasup setup ({_holder(path)}) is working on {prefix}",
+                                fix="wait for it to finish (or stop it), then run setup again")
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -1,0 +1,217 @@
+"""Find and probe the interpreters an environment can be made from (``facts.PYTHONS``).
+
+Looked for, most specific first: the Windows ``py`` launcher, PATH, /usr/bin and friends,
+pyenv's versions and uv's own Pythons. Every candidate is run once to learn its real
+version and path; nothing is trusted by its name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envs.contract.errors import CannotProceed, UsageError
+from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
+from setup.installer.target import Target
+
+__all__ = [
+    "PythonChoice",
+    "PythonInfo",
+    "candidate_pythons",
+    "choose_python",
+    "find_pythons",
+    "parse_py_launcher_list",
+    "probe_python",
+    "resolve_python",
+    "venv_python_version",
+]
+
+
+@dataclass(frozen=True, order=True)
+class PythonInfo:
+    """An interpreter found on this machine."""
+
+    version: tuple[int, int, int]
+    executable: Path = field(compare=False)
+
+    @property
+    def minor(self) -> str:
+        """"3.X"."""
+        return f"{self.version[0]}.{self.version[1]}"
+
+    def __str__(self) -> str:
+        return f"Python {'.'.join(map(str, self.version))} at {self.executable}"
+
+
+_PROBE = "import sys; print(*sys.version_info[:3]); print(sys.executable)"
+
+
+def probe_python(executable: str | os.PathLike[str]) -> PythonInfo | None:
+    """Ask an interpreter for its version and path; None when it does not run."""
+    try:
+        out = subprocess.run([str(executable), "-c", _PROBE], capture_output=True, text=True,
+                             timeout=30, check=True, stdin=subprocess.DEVNULL).stdout.splitlines()
+        major, minor, micro = (int(x) for x in out[0].split())
+        return PythonInfo((major, minor, micro), Path(out[1].strip() or executable))
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def parse_py_launcher_list(text: str) -> list[Path]:
+    """Interpreter paths from the Windows ``py -0p`` listing (" -V:3.12 *  C:\\...\\python.exe")."""
+    line_re = re.compile(r"^\s*-(?:V:)?\d+\.\d+\S*\s+(?:\*\s+)?(.+?python\w*\.exe)\s*$",
+                         re.IGNORECASE)
+    return [Path(m.group(1)) for m in map(line_re.match, text.splitlines()) if m]
+
+
+def _glob(base: Path, pattern: str) -> list[Path]:
+    """Newest first; nothing where ``base`` cannot be read (another user's home)."""
+    try:
+        return sorted(base.glob(pattern), reverse=True)
+    except OSError:
+        return []
+
+
+def _windows_candidates(environ: Mapping[str, str]) -> list[Path]:
+    found: list[Path] = []
+    py = shutil.which("py", path=environ.get("PATH", ""))
+    if py:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            listing = subprocess.run([py, "-0p"], capture_output=True, text=True, timeout=30,
+                                     check=False).stdout
+            found += parse_py_launcher_list(listing)
+    if environ.get("LOCALAPPDATA"):
+        found += _glob(Path(environ["LOCALAPPDATA"], "Programs", "Python"),
+                       "Python3*/python.exe")
+    return found
+
+
+def _posix_candidates(environ: Mapping[str, str], home: Path) -> list[Path]:
+    found: list[Path] = []
+    pyenv_root = Path(environ.get("PYENV_ROOT") or home / ".pyenv")
+    data_home = Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    uv_root = Path(environ.get("UV_PYTHON_INSTALL_DIR") or data_home / "uv" / "python")
+    for v in reversed(PYTHONS):
+        found += [base / f"python{v}" for base in
+                  (Path("/usr/bin"), Path("/usr/local/bin"), Path("/opt/homebrew/bin"))]
+        found += _glob(pyenv_root, f"versions/{v}*/bin/python{v}")
+        found += _glob(uv_root, f"cpython-{v}*/bin/python{v}")
+    return found
+
+
+def candidate_pythons(target: Target, environ: Mapping[str, str], *,
+                      home: Path | None = None) -> list[Path]:
+    """Places to look for a supported Python, most specific first (not yet probed)."""
+    home = home or Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    found = _windows_candidates(environ) if target.is_windows else []
+    names = ["python"] if target.is_windows else \
+        [f"python{v}" for v in reversed(PYTHONS)] + ["python3"]
+    found += [Path(hit) for n in names if (hit := shutil.which(n, path=environ.get("PATH", "")))]
+    if not target.is_windows:
+        found += _posix_candidates(environ, home)
+    unique: list[Path] = []
+    for path in found:
+        with contextlib.suppress(OSError):
+            if path.exists() and path not in unique:
+                unique.append(path)
+    return unique
+
+
+def find_pythons(target: Target, environ: Mapping[str, str], *,
+                 home: Path | None = None) -> list[PythonInfo]:
+    """Every supported interpreter found, newest first, one per real path."""
+    infos: dict[str, PythonInfo] = {}
+    for exe in candidate_pythons(target, environ, home=home):
+        info = probe_python(exe)
+        if info and info.minor in PYTHONS:
+            infos.setdefault(str(Path(info.executable).resolve()), info)
+    return sorted(infos.values(), reverse=True)
+
+
+def choose_python(found: Sequence[PythonInfo], want: str) -> PythonInfo | None:
+    """The newest interpreter of version ``want`` ("3.X") among ``found``."""
+    matches = [p for p in found if p.minor == want]
+    return max(matches) if matches else None
+
+
+def venv_python_version(prefix: Path) -> str | None:
+    """The "3.X" a virtual environment's pyvenv.cfg names, if it names one."""
+    with contextlib.suppress(OSError):
+        for line in (prefix / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            m = re.match(r"(\d+\.\d+)", value.strip())
+            if key.strip() in ("version_info", "version") and m:
+                return m.group(1)
+    return None
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    """The interpreter an environment is made from.
+
+    ``executable`` is None when it does not exist yet (uv installs it) or lives on another
+    machine (``--platform``). ``source`` says how it was chosen (the JSON plan shows it)."""
+
+    version: str
+    executable: str | None
+    source: str
+    note: str | None = None
+
+
+def _explicit(exe: str, name: str, want: str | None) -> PythonChoice:
+    info = probe_python(exe)
+    if info is None:
+        raise UsageError(f"{name} {exe} does not run as a Python interpreter",
+                         fix=f"point {name} at a working python{want or '3'} executable")
+    if info.minor not in PYTHONS or (want and info.minor != want):
+        raise UsageError(f"{name} is {info}, not a supported Python "
+                         f"({want or ', '.join(PYTHONS)})",
+                         fix=f"point {name} at Python {want or ' or '.join(PYTHONS)}")
+    return PythonChoice(info.minor, str(info.executable), name)
+
+
+def _downloads_allowed(environ: Mapping[str, str], offline: bool) -> bool:
+    return not offline and environ.get("UV_PYTHON_DOWNLOADS", "").lower() not in ("never",
+                                                                                  "manual")
+
+
+def resolve_python(*, want: str | None, python_exe: Path | None, target: Target,
+                   environ: Mapping[str, str], offline: bool,
+                   recorded: str | None) -> PythonChoice:
+    """The interpreter for a virtual environment, or an error saying plainly why none fits.
+
+    Order: --python-exe, KERASUP_PYTHON, an installed Python of the wanted version (--python,
+    else the one the existing install uses, else the default), a uv-managed one, and without
+    --python any other supported one (said so)."""
+    if python_exe is not None:
+        return _explicit(str(python_exe), "--python-exe", want)
+    if environ.get("KERASUP_PYTHON"):
+        return _explicit(environ["KERASUP_PYTHON"], "KERASUP_PYTHON", want)
+    version = want or (recorded if recorded in PYTHONS else None) or DEFAULT_PYTHON
+    note = None if want or version != recorded else "the version the existing install uses"
+    found = find_pythons(target, environ)
+    chosen = choose_python(found, version)
+    if chosen:
+        return PythonChoice(version, str(chosen.executable), "found", note)
+    if _downloads_allowed(environ, offline):
+        return PythonChoice(version, None, "uv-install",
+                            f"no Python {version} installed: uv downloads one")
+    if not want and found:
+        return PythonChoice(found[0].minor, str(found[0].executable), "fallback",
+                            f"Python {version} is not available (downloads are disabled: "
+                            "UV_PYTHON_DOWNLOADS=never or offline); using installed "
+                            f"{found[0]}")
+    looked = ("the py launcher and PATH" if target.is_windows else
+              "PATH, ~/.pyenv/versions, /usr/bin, /usr/local/bin and uv's own Pythons")
+    fix = (f"winget install Python.Python.{version}" if target.is_windows else
+           f"sudo apt-get install python{version} python{version}-venv (Ubuntu: add "
+           "ppa:deadsnakes/ppa first), or allow uv to download one")
+    other = "" if want else f", and no other Python {'/'.join(PYTHONS)}"
+    raise CannotProceed(f"no Python {version} found (looked on {looked}){other}, and "
+                        "downloads are disabled", fix=fix)

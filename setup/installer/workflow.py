@@ -1,0 +1,240 @@
+"""The flow: plan (preflight, Python, actions) -> execute the actions in order -> verify.
+
+Each action kind has one small handler; the plan decided everything already. The install
+record is written after the packages and the site hook, and before keras.json, so an
+interrupted or failed install is never recorded (and is rebuilt next time), while a
+keras.json that cannot be written does not make the next run rebuild a good environment.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from envs.contract import record
+from envs.contract.errors import CannotProceed, ExitCode
+from envs.contract.fileio import move_aside, write_atomic
+from envs.contract.layout import Layout
+from setup.installer import configure, prefixlock, uvtool
+from setup.installer.failures import explain
+from setup.installer.plan import Action, Options, Plan, render
+from setup.installer.planner import build_plan
+from setup.installer.runner import Runner
+from setup.installer.target import find_dot, path_with
+
+__all__ = ["child_env", "clear_owned", "execute", "install", "lock_names", "run"]
+
+
+def child_env(environ: Mapping[str, str], **extra: str) -> dict[str, str]:
+    """The environment children run with: no Python downloads unless asked, no outer venv."""
+    env = {**environ, "UV_PYTHON_DOWNLOADS": environ.get("UV_PYTHON_DOWNLOADS", "never")}
+    env.pop("VIRTUAL_ENV", None)
+    env.update(extra)
+    return env
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_names(lock: Path) -> set[str]:
+    """Every distribution a pip lock names (on any platform)."""
+    names = set()
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line[0].isspace() and not line.startswith(("#", "-")):
+            names.add(_canonical(re.split(r"[=<>!~\[ ;@]", line.strip(), maxsplit=1)[0]))
+    return names
+
+
+class Executor:
+    """Runs a plan's actions; one method per action kind."""
+
+    def __init__(self, plan: Plan, runner: Runner, environ: Mapping[str, str]) -> None:
+        self.plan, self.runner, self.environ = plan, runner, environ
+        self.verify_status = int(ExitCode.OK)
+
+    def __call__(self, action: Action) -> None:
+        handler: Callable[[Action], None] = getattr(
+            self, "do_" + action.kind.replace("-", "_"), self.do_command)
+        handler(action)
+
+    def do_command(self, action: Action) -> None:
+        done = self.runner.run(action.command, env=child_env(self.environ))
+        if done is not None and done.returncode != 0:
+            raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
+                          f"({action.kind})", offline=self.plan.offline,
+                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+
+    def do_install_python(self, action: Action) -> None:
+        done = self.runner.run(action.command,
+                               env=child_env(self.environ, UV_PYTHON_DOWNLOADS="automatic"))
+        if done is not None and done.returncode != 0:
+            raise explain(done.stdout, what="installing a uv-managed Python",
+                          offline=self.plan.offline)
+
+    def do_ensure_uv(self, action: Action) -> None:
+        assert self.plan.tools is not None
+        uvtool.ensure_uv(self.plan.tools, base_python=Path(sys.executable),
+                         target=self.plan.target, runner=self.runner, offline=self.plan.offline)
+
+    def do_move_aside(self, action: Action) -> None:
+        if self.runner.note(action.description):
+            moved = move_aside(self.plan.prefix, "old")
+            self.runner.say(f"the old environment is now {moved}")
+
+    def do_remove_record(self, action: Action) -> None:
+        if self.runner.note(action.description):
+            Layout(self.plan.prefix).install_record.unlink(missing_ok=True)
+
+    def do_clear_env(self, action: Action) -> None:
+        if self.runner.note(action.description):
+            clear_owned(self.plan.prefix)
+
+    def do_create_env(self, action: Action) -> None:
+        mark_owned(self.plan.prefix)
+        self.do_command(action)
+        mark_owned(self.plan.prefix)
+
+    def do_report_removals(self, action: Action) -> None:
+        done = self.runner.capture(action.command, env=child_env(self.environ))
+        if done is None or done.returncode != 0:
+            return
+        installed = {_canonical(re.split(r"[=@ ]", line.strip(), maxsplit=1)[0])
+                     for line in done.stdout.splitlines() if line.strip()}
+        extra = sorted(installed - lock_names(self.plan.lock))
+        self.runner.say("the sync removes " + (f"{len(extra)} packages that are not in the "
+                                               f"lock: {', '.join(extra)}" if extra else
+                                               "nothing: every installed package is in the lock"))
+
+    def do_write_site_hook(self, action: Action) -> None:
+        site = self._site_packages()
+        if self.runner.note(f"write the site hook {site / configure.PTH_NAME} "
+                            f"(verify and envs from {self.plan.repo})"):
+            configure.write_site_hook(site, self.plan.repo)
+
+    def do_write_record(self, action: Action) -> None:
+        if self.runner.note(action.description):
+            record.write(self.plan.prefix, self.plan.record)
+
+    def do_keras_json(self, action: Action) -> None:
+        self.runner.note(action.description)
+        done = configure.keras_json_update(self.environ, dry_run=False)
+        if done.backup:
+            self.runner.say(f"keras.json: {done.action}; the old one is {done.backup}")
+
+    def do_verify(self, action: Action) -> None:
+        plan = self.plan
+        share = Layout(plan.prefix).share
+        share.mkdir(parents=True, exist_ok=True)
+        conda = plan.backend == "conda"
+        dot = find_dot(plan.target, self.environ, env_prefix=plan.prefix, conda=conda)
+        extra = [*plan.target.env_bin_dirs(plan.prefix, conda=conda), *([dot] if dot else [])]
+        env = child_env(self.environ, PATH=path_with(extra, self.environ.get("PATH", ""),
+                                                     plan.target))
+        if not dot:
+            self.runner.say("warning: graphviz `dot` not found: keras.utils.plot_model fails "
+                            "(install graphviz, e.g. sudo apt-get install graphviz)")
+        done = self.runner.run(action.command, env=env, cwd=share)
+        self.verify_status = 0 if done is None else (1 if done.returncode else 0)
+        if done is not None:
+            self.runner.say(f"verify exited {done.returncode}; report: "
+                            f"{Layout(plan.prefix).verify_report}")
+
+    def _site_packages(self) -> Path:
+        """The environment's purelib as its own interpreter says (the plan's guess else)."""
+        code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        done = self.runner.capture([self.plan.env_python, "-c", code])
+        if done is not None and done.returncode == 0 and done.stdout.strip():
+            return Path(done.stdout.strip().splitlines()[-1])
+        return Path(self.plan.site_packages)
+
+
+def mark_owned(prefix: Path) -> None:
+    """The marker that lets a later setup rebuild this prefix (written before creating it)."""
+    marker = Layout(prefix).marker
+    if not marker.is_file():
+        write_atomic(marker, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+
+
+def clear_owned(prefix: Path) -> None:
+    """Empty a prefix kerasup made, keeping only its marker and the held setup lock."""
+    layout = Layout(prefix)
+    _clear(prefix, keep={layout.marker, layout.setup_lock})
+
+
+def _clear(directory: Path, *, keep: set[Path]) -> None:
+    for entry in directory.iterdir():
+        if entry in keep:
+            continue
+        is_dir = entry.is_dir() and not entry.is_symlink()
+        if is_dir and any(k.is_relative_to(entry) for k in keep):
+            _clear(entry, keep=keep)
+        elif is_dir:
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def execute(plan: Plan, runner: Runner, environ: Mapping[str, str]) -> int:
+    """Run the plan's actions under the prefix's setup lock; verify's status."""
+    executor = Executor(plan, runner, environ)
+    actions = list(plan.actions)
+    while actions and actions[0].kind in ("ensure-uv", "install-python", "move-aside"):
+        executor(actions.pop(0))  # before the lock: a foreign prefix gets nothing written
+    if plan.prefix_owner in ("new", "foreign"):
+        mark_owned(plan.prefix)
+    with prefixlock.hold(plan.prefix):
+        for action in actions:
+            executor(action)
+    return executor.verify_status
+
+
+def install(options: Options, *, environ: Mapping[str, str], repo: Path,
+            runner: Runner) -> tuple[Plan, int]:
+    """Plan, then execute (colab.py's entry: it needs the plan for its summary)."""
+    plan = build_plan(options, environ=environ, repo=repo, runner=runner)
+    for line in render(plan)[:-len(plan.actions) or None]:
+        runner.say(line)
+    if plan.cross:
+        raise CannotProceed("--platform names another machine", fix="add --dry-run")
+    return plan, execute(plan, runner, environ)
+
+
+def _preview(plan: Plan, options: Options, runner: Runner) -> None:
+    """--check: the checks' findings; --dry-run: every action too."""
+    if options.check:
+        for topic, line in plan.reports:
+            runner.say(f"{topic}: {line}")
+        runner.say("checks passed" + (" (the environment is up to date)"
+                                      if plan.up_to_date else ""))
+        return
+    for line in render(plan):
+        runner.say(line)
+    runner.say("activate with: "
+               f"{plan.target.activate_command(plan.prefix, method=plan.method)}")
+    runner.say("dry run: nothing was changed")
+
+
+def run(options: Options, *, environ: Mapping[str, str], repo: Path,
+        runner: Runner | None = None) -> int:
+    """The whole setup for ``options``; the exit status (verify's, or 0)."""
+    started = time.monotonic()
+    runner = runner or Runner(dry_run=options.dry_run or options.check or options.plan_json)
+    if options.plan_json:
+        runner.say = lambda _m: None  # stdout carries the JSON alone
+        plan = build_plan(options, environ=environ, repo=repo, runner=runner)
+        sys.stdout.write(plan.to_json())
+        return ExitCode.OK
+    if options.check or options.dry_run:
+        _preview(build_plan(options, environ=environ, repo=repo, runner=runner), options,
+                 runner)
+        return ExitCode.OK
+    plan, status = install(options, environ=environ, repo=repo, runner=runner)
+    runner.say("activate with: "
+               f"{plan.target.activate_command(plan.prefix, method=plan.method)}")
+    runner.say(f"done in {time.monotonic() - started:.1f}s")
+    return status

@@ -1,0 +1,77 @@
+"""Are a distribution's installed files still the ones its wheel installed?
+
+Every installed distribution lists its files in ``RECORD`` with their size and sha256. A
+deleted or truncated compiled module (a ``.so``/``.pyd`` removed by a clean-up tool, a disk
+that filled up mid-install) leaves the metadata intact, so version checks pass and the
+import fails later. :func:`damaged_files` compares what is on disk with ``RECORD``: existence
+and size always (a ``stat`` per file: fast), the sha256 too when ``deep`` (reads every byte).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from envs.contract.fileio import file_digest
+
+__all__ = ["Damage", "damaged_files"]
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One file of ``dist`` that is not as RECORD says: "missing", "size" or "hash"."""
+
+    dist: str
+    path: str
+    problem: str
+
+    def describe(self) -> str:
+        return f"{self.path} ({self.problem})"
+
+
+def _sha256(path: Path) -> str:
+    """The file's sha256 as RECORD writes it: urlsafe base64, no padding."""
+    return base64.urlsafe_b64encode(file_digest(path)).rstrip(b"=").decode("ascii")
+
+
+def _check(dist: importlib.metadata.Distribution, name: str,
+           entry: importlib.metadata.PackagePath, deep: bool) -> Damage | None:
+    if entry.size is None and entry.hash is None:
+        return None  # RECORD itself, or files written after install (.pyc)
+    path = Path(str(dist.locate_file(entry)))
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return Damage(name, str(entry), "missing")
+    except OSError as exc:
+        return Damage(name, str(entry), f"unreadable: {exc.strerror or exc}")
+    if entry.size is not None and size != entry.size:
+        return Damage(name, str(entry), f"size {size:,} B, RECORD says {entry.size:,} B")
+    if deep and entry.hash is not None and entry.hash.mode == "sha256":
+        try:
+            if _sha256(path) != entry.hash.value:
+                return Damage(name, str(entry), "sha256 differs from RECORD")
+        except OSError as exc:
+            return Damage(name, str(entry), f"unreadable: {exc.strerror or exc}")
+    return None
+
+
+def damaged_files(names: Iterable[str], *, deep: bool = False) -> list[Damage]:
+    """Files of the installed distributions ``names`` that are missing or changed.
+
+    A name that is not installed is skipped (the lock comparison reports it as missing).
+    """
+    out: list[Damage] = []
+    for name in names:
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for entry in dist.files or ():
+            damage = _check(dist, name, entry, deep)
+            if damage is not None:
+                out.append(damage)
+    return out

@@ -1,0 +1,129 @@
+"""The tutorial's MNIST network, defined once: public API for verify, the examples, the
+notebook and the benchmarks.
+
+The network is a ``Sequential`` of two ``Dense`` layers on flattened 28x28 digits:
+784 inputs -> 512 ``relu`` -> 10 ``softmax`` (401,920 + 5,130 = 407,050 parameters), compiled
+with ``rmsprop``, categorical cross-entropy and accuracy, and trained for 5 epochs in batches
+of 128 with the first 10,000 of the 60,000 training images held out for validation.
+
+Usage::
+
+    from verify import tutorial
+    model = tutorial.build_model()          # compiled, ready to fit
+    x = tutorial.flatten(images)            # (n, 28, 28) uint8 -> (n, 784) float32 in [0, 1]
+    y = tutorial.one_hot(labels)            # (n,) digits -> (n, 10)
+    model.fit(x, y, epochs=tutorial.EPOCHS, batch_size=tutorial.BATCH_SIZE)
+
+Keras and NumPy are imported when a function needs them, never at import time, so this
+module (and its constants) load in any Python.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "BATCH_SIZE",
+    "CLASSES",
+    "EPOCHS",
+    "EXPECTED_LAYER_PARAMS",
+    "EXPECTED_PARAMS",
+    "HIDDEN_UNITS",
+    "INPUTS",
+    "LAYERS",
+    "LOSS",
+    "METRICS",
+    "OPTIMIZER",
+    "SEED",
+    "TUTORIAL_TRAIN",
+    "TUTORIAL_VALIDATION",
+    "build_model",
+    "check_param_count",
+    "compile_model",
+    "flatten",
+    "flops_per_sample",
+    "one_hot",
+    "validation_count",
+]
+
+INPUTS = 28 * 28
+HIDDEN_UNITS = 512
+CLASSES = 10
+LAYERS: tuple[int, ...] = (INPUTS, HIDDEN_UNITS, CLASSES)
+OPTIMIZER = "rmsprop"
+LOSS = "categorical_crossentropy"
+METRICS: tuple[str, ...] = ("accuracy",)
+EPOCHS = 5
+BATCH_SIZE = 128
+SEED = 1337
+# 784*512 + 512 weights and biases, then 512*10 + 10: the tutorial's model.summary().
+EXPECTED_LAYER_PARAMS: tuple[int, ...] = (401_920, 5_130)
+EXPECTED_PARAMS = 407_050
+# The tutorial holds out the first 10,000 of 60,000 training images: one sixth.
+TUTORIAL_TRAIN, TUTORIAL_VALIDATION = 60_000, 10_000
+
+
+def _keras(keras: ModuleType | None) -> ModuleType:
+    if keras is not None:
+        return keras
+    import keras as imported
+
+    return imported
+
+
+def compile_model(model: Any) -> Any:
+    """Compile ``model`` with the tutorial's optimizer, loss and metrics; returns it."""
+    model.compile(optimizer=OPTIMIZER, loss=LOSS, metrics=list(METRICS))
+    return model
+
+
+def build_model(keras: ModuleType | None = None, *, compile: bool = True,
+                name: str = "mnist_dense") -> Any:
+    """The tutorial's network, compiled unless ``compile=False``.
+
+    ``keras``: the imported ``keras`` module to build with (default: ``import keras``), so a
+    caller that already imported it, or must report its import failure itself, passes it in.
+    """
+    k = _keras(keras)
+    model = k.Sequential([
+        k.Input(shape=(INPUTS,), name="digits"),
+        k.layers.Dense(HIDDEN_UNITS, activation="relu", name="hidden"),
+        k.layers.Dense(CLASSES, activation="softmax", name="classes"),
+    ], name=name)
+    return compile_model(model) if compile else model
+
+
+def check_param_count(model: Any) -> int:
+    """The model's parameter count; RuntimeError unless it is the tutorial's 407,050."""
+    per_layer = tuple(layer.count_params() for layer in model.layers)
+    total = int(model.count_params())
+    if per_layer != EXPECTED_LAYER_PARAMS or total != EXPECTED_PARAMS:
+        raise RuntimeError(f"model has {per_layer} = {total:,} parameters, expected "
+                           f"{EXPECTED_LAYER_PARAMS} = {EXPECTED_PARAMS:,}")
+    return total
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """(n, 28, 28) grey levels 0-255 -> (n, 784) float32 in [0, 1], as the tutorial does."""
+    return images.reshape((len(images), INPUTS)).astype("float32") / 255
+
+
+def one_hot(labels: np.ndarray, keras: ModuleType | None = None) -> np.ndarray:
+    """(n,) digits -> (n, 10) one-hot rows (``keras.utils.to_categorical``)."""
+    return _keras(keras).utils.to_categorical(labels, CLASSES)
+
+
+def validation_count(n_train: int) -> int:
+    """How many of the first training images to hold out: 10,000 of 60,000, else 1/6."""
+    return n_train * TUTORIAL_VALIDATION // TUTORIAL_TRAIN
+
+
+def flops_per_sample(layers: Sequence[int] = LAYERS) -> int:
+    """Training FLOPs per sample of a Dense stack: 2 per weight forward, 4 backward (= 6)."""
+    return 6 * sum(a * b for a, b in itertools.pairwise(layers))
