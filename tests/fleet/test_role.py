@@ -51,14 +51,25 @@ def test_every_default_is_documented_and_every_option_has_a_default() -> None:
     assert all(spec.get("description") for spec in _specs().values())
 
 
+def _plan(up_to_date: bool, *kinds: str) -> dict:
+    return {"stdout": json.dumps({"up_to_date": up_to_date, "lock_sha256": "ab",
+                                  "actions": [{"kind": k, "description": f"do {k}"}
+                                              for k in kinds]}), "rc": 0}
+
+
 def test_plan_json_contract() -> None:
-    stdout = json.dumps({"up_to_date": False, "lock_sha256": "ab",
-                         "actions": [{"kind": "sync", "description": "sync the environment"}]})
-    plan = plan_filter.kerasup_plan({"stdout": stdout, "rc": 0})
-    assert plan["up_to_date"] is False and plan["lock_sha256"] == "ab"
-    assert plan["actions"] == [{"kind": "sync", "description": "sync the environment"}]
-    assert plan_filter.kerasup_plan({"stdout": '{"up_to_date": true, "actions": []}'})[
-        "up_to_date"] is True
+    plan = plan_filter.kerasup_plan(_plan(False, "uv-venv", "write-record"))
+    assert plan["needs_run"] is True and plan["lock_sha256"] == "ab"
+    assert plan["changes"] == [{"kind": "uv-venv", "description": "do uv-venv"},
+                               {"kind": "write-record", "description": "do write-record"}]
+    assert plan_filter.kerasup_plan(_plan(True))["needs_run"] is False
+
+
+def test_an_up_to_date_environment_still_runs_for_a_keras_json_repair() -> None:
+    # up_to_date speaks for the environment; the keras.json and site-hook repairs are actions.
+    assert plan_filter.kerasup_plan(_plan(True, "keras-json"))["needs_run"] is True
+    # verify only reads the machine: no change.
+    assert plan_filter.kerasup_plan(_plan(True, "verify"))["needs_run"] is False
 
 
 @pytest.mark.parametrize("stdout", ["kerasup: checks passed", "[]", '{"actions": []}',
@@ -69,13 +80,19 @@ def test_plan_json_refuses_what_breaks_the_contract(stdout: str) -> None:
         plan_filter.kerasup_plan({"stdout": stdout})
 
 
-def test_legacy_dry_run_shim() -> None:
-    # TODO(merge setup/installer): goes with the shim.
-    would = "kerasup: OS: Debian\nkerasup: would update /h/.keras/keras.json (backend tensorflow)\n"
-    plan = plan_filter.kerasup_plan({"stdout": would}, False)
-    assert not plan["up_to_date"] and len(plan["actions"]) == 1
-    assert plan_filter.kerasup_plan({"stdout": "kerasup: dry run: nothing was changed"},
-                                    False) == {"up_to_date": True, "actions": []}
+def test_the_installer_keeps_the_contract(tmp_path: Path) -> None:
+    """The real installer's --check --plan-json on a new prefix: read-only, and parseable."""
+    prefix = tmp_path / "env"
+    done = subprocess.run([sys.executable, str(REPO / "setup" / "bootstrap.py"), "--prefix",
+                           str(prefix), "--python-exe", sys.executable, "--check",
+                           "--plan-json", "--no-verify"],
+                          env={**os.environ, "HOME": str(tmp_path), "KERASUP_MIN_FREE_GB": "0"},
+                          text=True, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    plan = plan_filter.kerasup_plan({"stdout": done.stdout})
+    assert plan["up_to_date"] is False and plan["needs_run"] is True
+    assert all(a["kind"] != "verify" for a in plan["actions"])
+    assert not prefix.exists()
 
 
 def test_toolkit_pack_is_root_owned_readable_and_keeps_times(tmp_path: Path) -> None:

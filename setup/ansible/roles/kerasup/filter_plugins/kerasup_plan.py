@@ -3,11 +3,10 @@
 The contract (setup/installer): ``bootstrap.py <flags> --check --plan-json`` prints ONE JSON
 object on stdout, at least ``{"up_to_date": bool, "actions": [{"kind": str,
 "description": str}, ...]}``, and exits 0 when the checks pass (2 usage, 3 cannot proceed).
-The role's changed/unchanged comes from ``up_to_date`` and nothing else.
-
-TODO(merge setup/installer): ``legacy=True`` is a temporary shim for today's bootstrap.py,
-which has no ``--plan-json``: it reads the ``kerasup: would ...`` lines of ``--dry-run
---no-verify`` instead (no such line: up to date). Delete it with ``kerasup__plan_json``.
+``up_to_date`` speaks for the environment only; the site hook and keras.json repairs are
+actions of their own, so the role's changed/unchanged is ``needs_run``: not up to date, or
+any action other than ``verify`` (the role runs verify itself, so it also passes
+``--no-verify``).
 """
 
 from __future__ import annotations
@@ -20,10 +19,11 @@ try:  # inside Ansible: its own error type, shown as a task failure with our mes
 except ImportError:  # imported by the unit tests without Ansible
     AnsibleFilterError = ValueError  # type: ignore[assignment,misc]
 
-_WOULD = "kerasup: would "
+# Actions that change nothing the role should report (verify only reads the machine).
+READ_ONLY_KINDS = frozenset({"verify"})
 
 
-def _from_json(stdout: str) -> dict[str, Any]:
+def _parse(stdout: str) -> dict[str, Any]:
     try:
         plan = json.loads(stdout)
     except ValueError as exc:
@@ -39,23 +39,19 @@ def _from_json(stdout: str) -> dict[str, Any]:
     ):
         raise AnsibleFilterError("the installer's plan 'actions' is not a list of "
                                  "{kind, description} objects")
-    return {**plan, "actions": [{"kind": str(a.get("kind", "")),
-                                 "description": a["description"]} for a in actions]}
+    return plan
 
 
-def _from_dry_run(stdout: str) -> dict[str, Any]:
-    # TODO(merge setup/installer): temporary shim, see the module docstring.
-    actions = [{"kind": "legacy", "description": line[len(_WOULD):].strip()}
-               for line in stdout.splitlines() if line.startswith(_WOULD)]
-    return {"up_to_date": not actions, "actions": actions}
-
-
-def kerasup_plan(result: dict[str, Any], plan_json: bool = True) -> dict[str, Any]:
-    """``{"up_to_date": bool, "actions": [...]}`` from the plan task's registered result."""
+def kerasup_plan(result: dict[str, Any]) -> dict[str, Any]:
+    """The plan, with ``actions`` as {kind, description} and ``needs_run`` added."""
     if not isinstance(result, dict) or "stdout" not in result:
         raise AnsibleFilterError("kerasup_plan expects a registered command result")
-    stdout = str(result["stdout"])
-    return _from_json(stdout) if plan_json else _from_dry_run(stdout)
+    plan = _parse(str(result["stdout"]))
+    actions = [{"kind": str(a.get("kind", "")), "description": a["description"]}
+               for a in plan.get("actions", [])]
+    changes = [a for a in actions if a["kind"] not in READ_ONLY_KINDS]
+    return {**plan, "actions": actions, "changes": changes,
+            "needs_run": not plan["up_to_date"] or bool(changes)}
 
 
 class FilterModule:
