@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from envs.contract import facts, flags, platforms
 from envs.contract.errors import ExitCode, KerasupError, UsageError, signal_exit_code
-from setup.installer import workflow
+from setup.installer import offline_cli, workflow
 from setup.installer.plan import Options
 from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
 from setup.installer.target import Target, find_dot
@@ -44,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                   "3 setup could not proceed, 130/143/129 interrupted")
     p.add_argument("--variant", default=facts.DEFAULT_VARIANT,
                    help=f"{' or '.join(facts.VARIANTS)} (default {facts.DEFAULT_VARIANT})")
-    p.add_argument("--python", help=f"Python version for the environment: "
+    p.add_argument("--python", action="append", help=f"Python version for the environment: "
                    f"{', '.join(facts.PYTHONS)} (default {facts.DEFAULT_PYTHON}, or the one an "
-                   "existing install uses)")
+                   "existing install uses); repeatable with --make-bundle")
     p.add_argument("--python-exe", type=Path, help="make the environment from this interpreter")
     p.add_argument("--prefix", help="where the environment goes (default: .venv in the "
                    "repository)")
@@ -69,10 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never download (same as KERASUP_OFFLINE=1)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip `python -m verify`")
-    p.add_argument("--platform", help="plan for another platform (with --dry-run, --check or "
-                   f"--plan-json): {', '.join(platforms.PLATFORMS)}")
+    p.add_argument("--platform", action="append", help="plan for another platform (with "
+                   "--dry-run, --check or --plan-json), or a bundle's target (repeatable with "
+                   f"--make-bundle): {', '.join(platforms.PLATFORMS)}")
     p.add_argument("--find-dot", action="store_true",
                    help="print the directory holding graphviz's dot (exit 1 if none) and stop")
+    offline_cli.add_arguments(p)
     return p
 
 
@@ -84,16 +86,18 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.in_place and (args.conda or args.prefix):
         raise UsageError("--in-place installs into the running interpreter",
                          fix="drop --conda and --prefix with --in-place")
-    return Options(variant=args.variant, python=args.python, python_exe=args.python_exe,
+    return Options(variant=args.variant, python=offline_cli.single(args.python, "--python"),
+                   python_exe=args.python_exe,
                    prefix=Path(args.prefix) if args.prefix else None, conda=args.conda,
                    in_place=args.in_place, dry_run=args.dry_run, check=args.check,
                    plan_json=args.plan_json, offline=args.offline, verify=args.verify,
                    force=args.force, replace_foreign=args.replace_foreign,
-                   platform=args.platform)
+                   platform=offline_cli.single(args.platform, "--platform"))
 
 
 def _find_dot(args: argparse.Namespace) -> int:
-    target = Target.from_platform(args.platform) if args.platform else Target.current()
+    platform = offline_cli.single(args.platform, "--platform")
+    target = Target.from_platform(platform) if platform else Target.current()
     dot = find_dot(target, os.environ, env_prefix=args.prefix, conda=args.conda)
     if dot:
         emit(str(dot))
@@ -108,7 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with handle_signals():
             if args.find_dot:
                 return _find_dot(args)
-            return workflow.run(options_from(args), environ=dict(os.environ), repo=REPO_ROOT)
+            environ = dict(os.environ)
+            done = offline_cli.dispatch(args, environ, REPO_ROOT)
+            if done is not None:
+                return done
+            return workflow.run(options_from(args), environ=environ, repo=REPO_ROOT)
     except KerasupError as exc:
         emit(f"kerasup: error: {exc.one_line()}", sys.stderr)
         return int(exc.code)

@@ -87,10 +87,16 @@ def test_dry_run_and_check_change_nothing(tmp_path):
     ran = bootstrap(tmp_path, "--dry-run", "--prefix", str(tmp_path / "env"),
                     KERASUP_BOOTSTRAP_TOOLS=str(tools))
     assert ran.returncode == 0, ran.stderr
-    ran = bootstrap(tmp_path, "--check", "--prefix", str(tmp_path / "env"),
-                    HTTPS_PROXY="http://u:pw@proxy.example:3128")
+    ran = bootstrap(tmp_path, "--check", "--prefix", str(tmp_path / "env"))
     assert ran.returncode == 0, ran.stderr
-    assert "pw@" not in ran.stdout
+    assert "index reachable" in ran.stdout
+    # --check probes the index through the proxy in effect: a dead one is one line, exit 3,
+    # with its password masked
+    ran = bootstrap(tmp_path, "--check", "--prefix", str(tmp_path / "env"),
+                    HTTPS_PROXY="http://u:pw@127.0.0.1:9")
+    assert ran.returncode == ExitCode.CANNOT_PROCEED, ran.stderr
+    assert "pw@" not in ran.stdout + ran.stderr and "proxy" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
     assert sorted(tmp_path.iterdir()) == []
     p = plan(tmp_path, "--prefix", str(tmp_path / "env"), KERASUP_BOOTSTRAP_TOOLS=str(tools),
              HTTPS_PROXY="http://u:pw@proxy.example:3128")
