@@ -145,7 +145,7 @@ def _kernel_action(plan: Plan, options: Options, repo: Path,
                    environ: Mapping[str, str]) -> Action | None:
     """register-kernel, unless --no-kernel, in place (the runtime has its own kernel) or
     the same kernelspec is already there."""
-    if not options.kernel or options.in_place or plan.cross:
+    if not options.kernel or options.in_place:
         return None
     found = jupyter.kernel_plan(
         variant=plan.variant, python=plan.python.version, prefix=plan.prefix,
