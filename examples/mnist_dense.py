@@ -8,7 +8,7 @@ set, the first test digit predicted, the model saved and its graph drawn.
 Usage::
 
     python examples/mnist_dense.py                      # MNIST from the Keras cache / download
-    python examples/mnist_dense.py --data ../shared/data/mnist-t10k --out out/mnist
+    python examples/mnist_dense.py --data DIR --out out/mnist  # offline: IDX files or mnist.npz
 
 Data comes from ``verify.mnist_data.load_mnist`` (the same sources as ``python -m verify``):
 ``--data`` (a folder of IDX files or an ``mnist.npz``), the Keras cache, a download, and

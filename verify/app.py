@@ -155,7 +155,7 @@ def _progress(options: Options, context: Context, ascii_only: bool) -> Progress:
     color = _use_color(options)
     progress = Progress(sys.stdout, CHECK_NAMES,
                         lambda r: result_lines(r, verbose=options.verbose, color=color),
-                        live=live_wanted(sys.stdout))
+                        live=live_wanted(sys.stdout), ascii_only=ascii_only)
     progress.write(header_lines(__version__, machine_facts(context), color=color,
                                 ascii_only=ascii_only))
     return progress

@@ -47,7 +47,8 @@ class Progress:
     """Prints check lines as results arrive; ``lines_for`` turns a result into its lines."""
 
     def __init__(self, stream: TextIO, names: Sequence[str],
-                 lines_for: Callable[[CheckResult], list[str]], *, live: bool) -> None:
+                 lines_for: Callable[[CheckResult], list[str]], *, live: bool,
+                 ascii_only: bool = False) -> None:
         self._stream, self._owned = _private_copy(stream)
         self._order = list(names)
         self._lines_for = lines_for
@@ -61,16 +62,16 @@ class Progress:
         self._console: Any = None
         self._spinner: Any = None
         if live:
-            self._start_live()
+            self._start_live("line" if ascii_only else "dots")
 
     # -- the live line (terminal only) ---------------------------------------------------
-    def _start_live(self) -> None:
+    def _start_live(self, spinner: str) -> None:
         from rich.console import Console
         from rich.live import Live
         from rich.spinner import Spinner
 
         self._console = Console(file=self._stream, highlight=False, soft_wrap=True)
-        self._spinner = Spinner("dots", text="")
+        self._spinner = Spinner(spinner, text="")
         self._live = Live(console=self._console, transient=True, refresh_per_second=4,
                           redirect_stdout=False, redirect_stderr=False,
                           get_renderable=self._renderable)
