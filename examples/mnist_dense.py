@@ -19,20 +19,17 @@ is split 8,000 train / 2,000 test, and 1/6 of the 8,000 (the same share as the t
 Everything lands in ``--out``: ``first_train_image.png``, ``first_test_image.png``,
 ``loss.png``, ``accuracy.png``, ``mnist_dense.keras``, ``model.png`` (when Graphviz's
 ``dot`` is installed) and ``metrics.json`` (test accuracy and the rest, for tests and
-benchmarks). Made from the synthetic stand-in, the images are named ``*-STAND-IN.png`` and
-titled "(synthetic stand-in, not MNIST)". TensorFlow's C++ log is hidden unless ``--verbose``.
-The functions below are also called cell by cell from ``mnist_dense.ipynb``.
+benchmarks); from the synthetic stand-in the images are ``*-STAND-IN.png``, so titled too.
+TensorFlow's C++ log is hidden unless ``--verbose``. The functions below are also called
+cell by cell from ``mnist_dense.ipynb``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,14 +89,8 @@ __all__ = [
 ]
 
 METRICS_SCHEMA_VERSION = 1
-# What outputs made from verify's synthetic stand-in carry, so no one mistakes them for MNIST.
-STAND_IN_SUFFIX = "-STAND-IN"
-STAND_IN_TITLE = " (synthetic stand-in, not MNIST)"
-
-
-def _labels(is_mnist: bool) -> tuple[str, str]:
-    """(file-name suffix, title suffix): empty for MNIST, loud for the stand-in."""
-    return ("", "") if is_mnist else (STAND_IN_SUFFIX, STAND_IN_TITLE)
+# What outputs made from the synthetic stand-in carry: (file-name suffix, title suffix).
+_STAND_IN = ("-STAND-IN", " (synthetic stand-in, not MNIST)")
 
 
 def _pyplot() -> Any:
@@ -157,7 +148,7 @@ def load_data(data: Path | None = None, *, download: bool = True) -> MnistData:
 def save_first_images(data: MnistData, out: Path) -> dict[str, Path]:
     """Save the first training and the first test image as PNGs, titled with their labels."""
     plt = _pyplot()
-    suffix, note = _labels(data.is_mnist)
+    suffix, note = ("", "") if data.is_mnist else _STAND_IN
     saved: dict[str, Path] = {}
     for name, images, labels in (("train", data.x_train, data.y_train),
                                  ("test", data.x_test, data.y_test)):
@@ -193,10 +184,9 @@ def train(model: keras.Model, prepared: Prepared, *, epochs: int = EPOCHS,
 
 def plot_history(history: dict[str, list[float]], out: Path, *,
                  is_mnist: bool = True) -> dict[str, Path]:
-    """Training vs validation loss and accuracy per epoch, one PNG each (named and titled
-    as the stand-in's when the data was not MNIST)."""
+    """Training vs validation loss and accuracy per epoch, one PNG each (stand-in: labelled)."""
     plt = _pyplot()
-    suffix, note = _labels(is_mnist)
+    suffix, note = ("", "") if is_mnist else _STAND_IN
     epochs = range(1, len(history["loss"]) + 1)
     saved: dict[str, Path] = {}
     for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
@@ -354,8 +344,8 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
     started = time.perf_counter()
     history = train(model, prepared, epochs=epochs, batch_size=batch_size).history
     train_seconds = time.perf_counter() - started
-    result.outputs.update({k: str(v) for k, v in plot_history(history, out,
-                                                                  is_mnist=mnist.is_mnist).items()})
+    curves = plot_history(history, out, is_mnist=mnist.is_mnist)
+    result.outputs.update({k: str(v) for k, v in curves.items()})
 
     test_loss, test_accuracy = evaluate(model, prepared)
     print(f"test accuracy: {test_accuracy:.4f} (test loss {test_loss:.4f}) on "
@@ -381,28 +371,12 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
     return result
 
 
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ log off the screen (--verbose shows it): its level is set
-    before the import, and what the import writes to fd 2 before logging is configured
-    (absl's "All log messages before absl::InitializeLog()") goes nowhere; an import that
-    fails still raises, and says why, once fd 2 is back."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with contextlib.suppress(OSError, ValueError), tempfile.TemporaryFile() as sink:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:  # an ImportError is shown when run() imports it again, fd 2 restored
-            with contextlib.suppress(ImportError):
-                import tensorflow  # noqa: F401  (the import is the point)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: 0 on success, 2 for a bad --data path."""
     args = _parse_args(argv)  # before Keras: --help and usage errors answer at once
     if not args.verbose:
+        from verify.tf_log import quiet_tensorflow
+
         quiet_tensorflow()
     try:
         result = run(args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
