@@ -8,7 +8,7 @@ set, the first test digit predicted, the model saved and its graph drawn.
 Usage::
 
     python examples/mnist_dense.py                      # MNIST from the Keras cache / download
-    python examples/mnist_dense.py --data ../shared/data/mnist-t10k --out out/mnist
+    python examples/mnist_dense.py --data DIR --out out/mnist  # offline: IDX files or mnist.npz
 
 Data comes from ``verify.mnist_data.load_mnist`` (the same sources as ``python -m verify``):
 ``--data`` (a folder of IDX files or an ``mnist.npz``), the Keras cache, a download, and
@@ -19,7 +19,9 @@ is split 8,000 train / 2,000 test, and 1/6 of the 8,000 (the same share as the t
 Everything lands in ``--out``: ``first_train_image.png``, ``first_test_image.png``,
 ``loss.png``, ``accuracy.png``, ``mnist_dense.keras``, ``model.png`` (when Graphviz's
 ``dot`` is installed) and ``metrics.json`` (test accuracy and the rest, for tests and
-benchmarks). The functions below are also called cell by cell from ``mnist_dense.ipynb``.
+benchmarks); from the synthetic stand-in the images are ``*-STAND-IN.png``, so titled too.
+TensorFlow's C++ log is hidden unless ``--verbose``. The functions below are also called
+cell by cell from ``mnist_dense.ipynb``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -88,6 +89,8 @@ __all__ = [
 ]
 
 METRICS_SCHEMA_VERSION = 1
+# What outputs made from the synthetic stand-in carry: (file-name suffix, title suffix).
+_STAND_IN = ("-STAND-IN", " (synthetic stand-in, not MNIST)")
 
 
 def _pyplot() -> Any:
@@ -145,14 +148,15 @@ def load_data(data: Path | None = None, *, download: bool = True) -> MnistData:
 def save_first_images(data: MnistData, out: Path) -> dict[str, Path]:
     """Save the first training and the first test image as PNGs, titled with their labels."""
     plt = _pyplot()
+    suffix, note = ("", "") if data.is_mnist else _STAND_IN
     saved: dict[str, Path] = {}
     for name, images, labels in (("train", data.x_train, data.y_train),
                                  ("test", data.x_test, data.y_test)):
         fig, ax = plt.subplots(figsize=(3, 3))
         ax.imshow(images[0], cmap="binary")
-        ax.set_title(f"First {name} image: {int(labels[0])}")
+        ax.set_title(f"First {name} image: {int(labels[0])}{note}", wrap=True)
         ax.axis("off")
-        path = out / f"first_{name}_image.png"
+        path = out / f"first_{name}_image{suffix}.png"
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         saved[f"first_{name}_image"] = path
@@ -178,22 +182,24 @@ def train(model: keras.Model, prepared: Prepared, *, epochs: int = EPOCHS,
                      validation_data=(prepared.x_val, prepared.y_val), verbose=verbose)
 
 
-def plot_history(history: dict[str, list[float]], out: Path) -> dict[str, Path]:
-    """Training vs validation loss and accuracy per epoch, one PNG each."""
+def plot_history(history: dict[str, list[float]], out: Path, *,
+                 is_mnist: bool = True) -> dict[str, Path]:
+    """Training vs validation loss and accuracy per epoch, one PNG each (stand-in: labelled)."""
     plt = _pyplot()
+    suffix, note = ("", "") if is_mnist else _STAND_IN
     epochs = range(1, len(history["loss"]) + 1)
     saved: dict[str, Path] = {}
     for key, title in (("loss", "Loss"), ("accuracy", "Accuracy")):
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(epochs, history[key], "bo-", label=f"Training {title.lower()}")
         ax.plot(epochs, history[f"val_{key}"], "g^-", label=f"Validation {title.lower()}")
-        ax.set_title(f"Training & validation {title.lower()}")
+        ax.set_title(f"Training & validation {title.lower()}{note}")
         ax.set_xlabel("Epoch")
         ax.set_ylabel(title)
         ax.set_xticks(list(epochs))
         ax.legend()
         fig.tight_layout()
-        path = out / f"{key}.png"
+        path = out / f"{key}{suffix}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         saved[key] = path
@@ -300,6 +306,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="folder for images, model and metrics.json (default: %(default)s)")
     parser.add_argument("--no-download", action="store_true",
                         help="never try to download MNIST (also KERASUP_OFFLINE=1)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's own C++ log (hidden by default)")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error("--epochs and --batch-size must be at least 1")
@@ -316,7 +324,9 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
     mnist = load_data(data, download=download)
     notes += mnist.notes
     print(mnist.describe())
-    for note in mnist.notes:
+    if mnist.stand_in_reason:
+        print(mnist.stand_in_reason)
+    for note in mnist.notes if mnist.is_mnist else []:  # the stand-in's are said above
         print(f"note: {note}")
     print(f"train images {mnist.x_train.shape}, labels {mnist.y_train.shape}: "
           f"{mnist.y_train[:10]}...")
@@ -334,7 +344,8 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
     started = time.perf_counter()
     history = train(model, prepared, epochs=epochs, batch_size=batch_size).history
     train_seconds = time.perf_counter() - started
-    result.outputs.update({k: str(v) for k, v in plot_history(history, out).items()})
+    curves = plot_history(history, out, is_mnist=mnist.is_mnist)
+    result.outputs.update({k: str(v) for k, v in curves.items()})
 
     test_loss, test_accuracy = evaluate(model, prepared)
     print(f"test accuracy: {test_accuracy:.4f} (test loss {test_loss:.4f}) on "
@@ -363,7 +374,10 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: 0 on success, 2 for a bad --data path."""
     args = _parse_args(argv)  # before Keras: --help and usage errors answer at once
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not args.verbose:
+        from verify.tf_log import quiet_tensorflow
+
+        quiet_tensorflow()
     try:
         result = run(args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
                      seed=args.seed, download=not args.no_download)

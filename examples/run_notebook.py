@@ -6,7 +6,7 @@ reach the notebook as environment variables (``KERASUP_DATA``, ``KERASUP_EPOCHS`
 ``KERASUP_OUT``) through the kernel's spec, so nothing leaks into this process.
 
     python examples/run_notebook.py --python .nox/verify-env/bin/python \\
-        --data ../shared/data/mnist-t10k --epochs 2 --out out/notebook
+        --data DIR --epochs 2 --out out/notebook   # --data only offline
 """
 
 from __future__ import annotations

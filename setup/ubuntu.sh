@@ -77,7 +77,7 @@ parse_args() {
             --dry-run) dry_run=1 ;;
             --yes | -y) yes=1 ;;
             # options taking a value: skip the value, whatever it looks like
-            --variant | --python | --python-exe | --prefix | --platform) shift ;;
+            --variant | --python | --python-exe | --prefix | --platform | --kernel-name | --kernel-prefix) shift ;;
         esac
         if [ $# -gt 0 ]; then shift; fi
     done

@@ -26,6 +26,7 @@ from verify import SCHEMA_VERSION, __version__
 from verify.checks import CHECK_NAMES, HERE, check_path, describe
 from verify.cli import Options, parse_args
 from verify.machine import Context, machine_facts, resolve_context
+from verify.progress import Progress, live_wanted
 from verify.result import Report
 
 __all__ = ["main", "run_checks"]
@@ -50,18 +51,19 @@ def _pytest_environment(verbose: bool) -> Iterator[None]:
 
 
 def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
-               junit: Path | None = None) -> Report:
+               junit: Path | None = None, progress: Progress | None = None) -> Report:
     """Run every check through pytest (unselected ones are reported as skipped).
 
     ``checks_dir`` holds the ``check_<name>.py`` modules (tests point it elsewhere);
-    ``junit``: where pytest writes its JUnit XML (a temporary file: see :func:`main`).
+    ``junit``: where pytest writes its JUnit XML (a temporary file: see :func:`main`);
+    ``progress``: prints each check's line as it finishes (and a live line on a terminal).
     KeyboardInterrupt when the run was interrupted.
     """
     import pytest
 
     from verify.plugin import VerifyPlugin
 
-    plugin = VerifyPlugin(options, context)
+    plugin = VerifyPlugin(options, context, progress)
     args = [str(checks_dir / check_path(n).name) for n in CHECK_NAMES]
     args += ["-c", str(HERE / "pytest.ini"), "--rootdir", str(checks_dir), "-p", "no:cacheprovider",
              "-p", "no:terminal", "-p", "no:stepwise", "--continue-on-collection-errors",
@@ -145,33 +147,55 @@ def _scratch_dir() -> Path:
                             ) from None
 
 
+def _progress(options: Options, context: Context, ascii_only: bool) -> Progress:
+    """Print the header now (before pytest and TensorFlow load), then hand back what
+    prints each check's line as it finishes."""
+    from verify.render_human import header_lines, result_lines
+
+    color = _use_color(options)
+    progress = Progress(sys.stdout, CHECK_NAMES,
+                        lambda r: result_lines(r, verbose=options.verbose, color=color),
+                        live=live_wanted(sys.stdout), ascii_only=ascii_only)
+    progress.write(header_lines(__version__, machine_facts(context), color=color,
+                                ascii_only=ascii_only))
+    return progress
+
+
+def _reports(options: Options, report: Report, junit: Path | None) -> dict[Path, bytes]:
+    from verify.render_json import to_json
+
+    outputs: dict[Path, bytes] = {}
+    if options.json:
+        outputs[options.json] = to_json(report).encode("utf-8")
+    if options.junit and junit is not None:
+        if not junit.is_file():
+            raise CannotProceed("pytest wrote no JUnit XML (is the temporary folder "
+                                f"{junit.parent.parent} full?)",
+                                fix="free some space there, or set TMPDIR to another "
+                                    "folder, then run again")
+        outputs[options.junit] = junit.read_bytes()
+    return outputs
+
+
 def _run(options: Options, ascii_only: bool) -> int:
     from verify.reports import commit, refuse_unwritable
 
     refuse_unwritable({"--json": options.json, "--junit": options.junit})
     _refuse_bad_lock(options)
     context = resolve_context(options.variant, options.lock, options.expect_gpu)
+    sys.stdout.flush()
+    progress = _progress(options, context, ascii_only)
     scratch = _scratch_dir() if options.junit else None
     try:
         junit = scratch / "junit.xml" if scratch else None
-        report = run_checks(options, context, junit=junit)
-        from verify.render_human import render
-        from verify.render_json import to_json
+        report = run_checks(options, context, junit=junit, progress=progress)
+        progress.close(report.checks)
+        from verify.render_human import summary_lines
 
-        sys.stdout.write(render(report, verbose=options.verbose, color=_use_color(options),
-                                ascii_only=ascii_only))
-        outputs: dict[Path, bytes] = {}
-        if options.json:
-            outputs[options.json] = to_json(report).encode("utf-8")
-        if options.junit and junit is not None:
-            if not junit.is_file():
-                raise CannotProceed("pytest wrote no JUnit XML (is the temporary folder "
-                                    f"{junit.parent.parent} full?)",
-                                    fix="free some space there, or set TMPDIR to another "
-                                        "folder, then run again")
-            outputs[options.junit] = junit.read_bytes()
-        commit(outputs)
+        sys.stdout.write("\n".join(summary_lines(report, color=_use_color(options))) + "\n")
+        commit(_reports(options, report, junit))
     finally:
+        progress.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     for flag, path in (("JSON report", options.json), ("JUnit XML", options.junit)):

@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     work.add_argument("--full", action="store_true",
                       help="train the tutorial's 5 epochs on all the data (default: quick)")
     work.add_argument("--out", type=Path, metavar="DIR",
-                      help="where model.png and model.svg go (default: a fresh temp dir)")
+                      help="keep model.png and model.svg here (default: drawn in a temporary "
+                           "folder, removed afterwards)")
     work.add_argument("--fix", action="store_true",
                       help="repair keras.json (after a timestamped backup); nothing is "
                            "written without it")

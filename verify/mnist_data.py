@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 KERAS_MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 KERAS_MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
+# The stand-in's own note, and what gets real digits instead.
+STAND_IN_NOTE = "no MNIST available: trained on a synthetic stand-in"
+STAND_IN_FIX = "for real digits: go online once, or pass --data DIR, or put mnist.npz in the " \
+    "Keras cache"
+
 # An IDX directory holding only the 10,000-digit test set is split like this.
 T10K_TRAIN = 8_000
 
@@ -64,9 +69,18 @@ class MnistData:
 
     def describe(self) -> str:
         """One line: where the data came from and how much of it there is."""
-        kind = "MNIST" if self.is_mnist else "synthetic stand-in, NOT MNIST"
-        return (f"{kind} from {self.source}: {len(self.x_train):,} train / "
-                f"{len(self.x_test):,} test images")
+        where = (f"MNIST from {self.source}" if self.is_mnist
+                 else "a synthetic stand-in (NOT MNIST)")
+        return f"{where}: {len(self.x_train):,} train / {len(self.x_test):,} test images"
+
+    @property
+    def stand_in_reason(self) -> str | None:
+        """For the stand-in: why no MNIST was used, in one plain sentence; else None."""
+        if self.is_mnist:
+            return None
+        why = "; ".join(n for n in self.notes if not n.startswith(STAND_IN_NOTE)) or \
+            "no MNIST was found"
+        return f"synthetic stand-in, NOT MNIST, because: {why} ({STAND_IN_FIX})"
 
 
 def keras_cache_path(keras_home: Path | None = None) -> Path:
@@ -261,7 +275,5 @@ def synthetic_digits(n_train: int = 12_000, n_test: int = 2_000, seed: int = 0) 
 
     x_train, y_train = sample(n_train)
     x_test, y_test = sample(n_test)
-    return MnistData(x_train, y_train, x_test, y_test, source="synthetic stand-in (offline)",
-                     is_mnist=False,
-                     notes=["no MNIST available offline: trained on a synthetic stand-in that "
-                            "is NOT MNIST; pass --data DIR or put mnist.npz in the Keras cache"])
+    return MnistData(x_train, y_train, x_test, y_test, source="synthetic", is_mnist=False,
+                     notes=[f"{STAND_IN_NOTE} that is NOT MNIST; {STAND_IN_FIX}"])

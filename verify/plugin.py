@@ -12,7 +12,7 @@ JUnit XML as testcase properties (status, summary, fix).
 from __future__ import annotations
 
 import traceback
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,6 +21,7 @@ import pytest
 from verify.checks import CHECK_NAMES, describe
 from verify.cli import Options
 from verify.machine import Context
+from verify.progress import Progress
 from verify.result import CheckResult, Status
 
 __all__ = ["CheckFailed", "Recorder", "VerifyPlugin"]
@@ -41,8 +42,9 @@ class Recorder:
     ``fail`` records one and stops.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, on_phase: Callable[[str, str], None] | None = None) -> None:
         self.name = name
+        self._on_phase = on_phase
         self.summary: str | None = None
         self.details: dict[str, Any] = {}
         self.problems: list[str] = []
@@ -53,6 +55,12 @@ class Recorder:
         """Set the one-line key figure shown when the check passes."""
         self.summary = summary
         self.details.update(details)
+
+    def phase(self, text: str) -> None:
+        """Say what the check is doing now ("importing TensorFlow", "training"): shown live
+        on a terminal while it lasts, not part of the report."""
+        if self._on_phase is not None:
+            self._on_phase(self.name, text)
 
     def detail(self, key: str, value: Any) -> None:
         self.details[key] = value
@@ -102,9 +110,11 @@ def check_name(path: str | Path) -> str:
 class VerifyPlugin:
     """Registered with ``pytest.main(plugins=[...])`` by :mod:`verify.app`."""
 
-    def __init__(self, options: Options, context: Context) -> None:
+    def __init__(self, options: Options, context: Context,
+                 progress: Progress | None = None) -> None:
         self._options = options
         self._context = context
+        self._progress = progress
         self.results: dict[str, CheckResult] = {}
         self._durations: dict[str, float] = {}
         self._logs: dict[str, str] = {}
@@ -113,7 +123,9 @@ class VerifyPlugin:
     @pytest.fixture
     def check(self, request: pytest.FixtureRequest) -> Recorder:
         """The recorder for the running check."""
-        rec = Recorder(check_name(request.node.nodeid))
+        progress = self._progress
+        rec = Recorder(check_name(request.node.nodeid),
+                       progress.phase if progress is not None else None)
         request.node.stash[_RECORDER] = rec
         return rec
 
@@ -131,6 +143,16 @@ class VerifyPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         order = {name: i for i, name in enumerate(CHECK_NAMES)}
         items.sort(key=lambda it: order.get(check_name(it.nodeid), len(order)))
+
+    def pytest_runtest_logstart(self, nodeid: str, location: object) -> None:
+        if self._progress is not None:
+            self._progress.start(check_name(nodeid))
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
+        """Every phase of the check is over (teardown included): its line is final."""
+        name = check_name(nodeid)
+        if self._progress is not None and name in self.results:
+            self._progress.result(self._final(name, self.results[name]))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -186,6 +208,8 @@ class VerifyPlugin:
             self.results[name] = CheckResult(
                 name, "error", 0.0, f"could not load the check: {last}",
                 {"traceback": text}, CRASH_FIX, _describe(name))
+            if self._progress is not None:  # printed when its turn in the order comes
+                self._progress.result(self.results[name])
 
     # -- building results ----------------------------------------------------------------
     def _result(self, name: str, status: Status, summary: str,
@@ -218,11 +242,15 @@ class VerifyPlugin:
         for name in CHECK_NAMES:
             result = self.results.get(name) or CheckResult(
                 name, "error", 0.0, "the check did not run", {}, CRASH_FIX, _describe(name))
-            result.duration_s = round(self._durations.get(name, result.duration_s), 3)
-            if self._options.verbose and self._logs.get(name):
-                result.details["log"] = self._logs[name][-8000:]
-            out.append(result)
+            out.append(self._final(name, result))
         return out
+
+    def _final(self, name: str, result: CheckResult) -> CheckResult:
+        """The result with its total duration and (with --verbose) its captured log."""
+        result.duration_s = round(self._durations.get(name, result.duration_s), 3)
+        if self._options.verbose and self._logs.get(name):
+            result.details["log"] = self._logs[name][-8000:]
+        return result
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

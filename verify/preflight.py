@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _fix(prefix: Path) -> str:
     if os.name == "nt":
         activate = f"{_scripts(prefix) / 'Activate.ps1'}"
     else:
-        activate = f"source {_scripts(prefix) / 'activate'}"
+        activate = f"source {shlex.quote(str(_scripts(prefix) / 'activate'))}"
     return f"{python} -m verify   (or activate it: {activate}; then python -m verify)"
 
 

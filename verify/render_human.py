@@ -10,14 +10,18 @@ import codecs
 import json
 from typing import Any
 
+from verify.checks import CHECK_NAMES
 from verify.result import CheckResult, Report
 
-__all__ = ["SYMBOLS", "can_encode", "render"]
+__all__ = ["NAME_WIDTH", "SYMBOLS", "can_encode", "header_lines", "render", "result_lines",
+           "summary_lines"]
 
 # The symbols the report uses, and their ASCII stand-ins.
 SYMBOLS = {"sep": ("\u00b7", "-")}
 
 _LABEL = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+# Check names line up over every check, so a line printed early matches the later ones.
+NAME_WIDTH = max(map(len, CHECK_NAMES))
 _COLOUR = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "2"}
 
 
@@ -87,32 +91,49 @@ def can_encode(encoding: str | None) -> bool:
     return True
 
 
-def render(report: Report, *, verbose: bool = False, color: bool = False,
-           ascii_only: bool = False) -> str:
-    """The whole report as text (colour codes only when ``color``; ``ascii_only`` swaps
-    the symbols for ASCII ones)."""
-    m = report.machine
+def header_lines(version: str, machine: dict[str, Any], *, color: bool = False,
+                 ascii_only: bool = False) -> list[str]:
+    """The first lines: tool, host, OS, Python, variant; the lock (printed before any check
+    runs, so they come from the machine facts alone)."""
+    m = machine
     sep = SYMBOLS["sep"][1 if ascii_only else 0]
-    head = (f"kerasup verify {report.tool['version']} {sep} {m['host']} {sep} {m['os']} "
+    head = (f"kerasup verify {version} {sep} {m['host']} {sep} {m['os']} "
             f"{m['architecture']} {sep} {m['python_implementation']} {m['python']} {sep} "
             f"variant {m['variant']} ({m['variant_source']})")
-    lines = [_paint(head, "1", color), f"lock: {m['lock'] or 'none'} ({m['lock_source']})", ""]
-    shown = [c for c in report.checks
-             if verbose or not (c.status == "skip" and c.summary.startswith("not selected"))]
-    width = max((len(c.name) for c in shown), default=10)
-    for c in shown:
-        lines += _check_lines(c, width, verbose, color)
+    return [_paint(head, "1", color), f"lock: {m['lock'] or 'none'} ({m['lock_source']})", ""]
+
+
+def not_selected(c: CheckResult) -> bool:
+    return c.status == "skip" and c.summary.startswith("not selected")
+
+
+def result_lines(c: CheckResult, *, verbose: bool = False, color: bool = False) -> list[str]:
+    """One check's lines as printed the moment it finishes (none for an unselected check
+    unless ``verbose``); names are aligned over every check, known or not yet run."""
+    if not_selected(c) and not verbose:
+        return []
+    return _check_lines(c, NAME_WIDTH, verbose, color)
+
+
+def _names(checks: list[CheckResult]) -> str:
+    return ", ".join(c.name for c in checks)
+
+
+def summary_lines(report: Report, *, color: bool = False) -> list[str]:
+    """The closing line: what ran, how it went, what was skipped, and the verdict."""
     counts = report.counts()
-    unselected = sum(c.status == "skip" and c.summary.startswith("not selected")
-                     for c in report.checks)
-    counts["skip"] -= unselected
-    ran = len(report.checks) - unselected - counts["skip"]
+    unselected = [c for c in report.checks if not_selected(c)]
+    skipped = [c for c in report.checks if c.status == "skip" and not not_selected(c)]
+    ran = report.ran
     parts = [f"{counts['pass']} passed"]
     parts += [f"{counts[s]} {w}" for s, w in (("warn", "with warnings"), ("fail", "failed"),
-                                              ("error", "crashed"), ("skip", "skipped"))
-              if counts[s]]
+                                              ("error", "crashed")) if counts[s]]
+    text = (f"{ran} of {len(report.checks)} checks ran: {', '.join(parts)} in "
+            f"{report.duration_s:.1f}s")
+    if skipped:
+        text += f"; skipped: {_names(skipped)}"
     if unselected:
-        parts.append(f"{unselected} not selected")
+        text += f"; not selected: {_names(unselected)}"
     if report.ok:
         verdict = _paint("Ready for Keras/TensorFlow.", "32;1", color)
         if counts["warn"]:
@@ -120,6 +141,16 @@ def render(report: Report, *, verbose: bool = False, color: bool = False,
     else:
         verdict = _paint("Not ready: apply the fixes above, then run python -m verify again.",
                          "31;1", color)
-    lines += ["", f"{ran} check{'s' if ran != 1 else ''} run: {', '.join(parts)} in "
-                  f"{report.duration_s:.1f}s. {verdict}"]
+    return ["", f"{text}. {verdict}"]
+
+
+def render(report: Report, *, verbose: bool = False, color: bool = False,
+           ascii_only: bool = False) -> str:
+    """The whole report as text, the same lines a live run prints (colour codes only when
+    ``color``; ``ascii_only`` swaps the symbols for ASCII ones)."""
+    lines = header_lines(report.tool["version"], report.machine, color=color,
+                         ascii_only=ascii_only)
+    for c in report.checks:
+        lines += result_lines(c, verbose=verbose, color=color)
+    lines += summary_lines(report, color=color)
     return "\n".join(lines) + "\n"

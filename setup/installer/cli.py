@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan-json", "--json", dest="plan_json", action="store_true",
                    help="print the plan as JSON and change nothing")
     p.add_argument("--yes", "-y", action="store_true",
-                   help="answer yes to questions (setup itself asks none; ubuntu.sh's sudo "
-                        "apt-get does); never replaces an environment kerasup did not make")
+                   help="answer yes to questions (setup asks one: download the GPU build "
+                        "although no NVIDIA driver answers; ubuntu.sh's sudo apt-get asks "
+                        "another); never replaces an environment kerasup did not make")
     p.add_argument("--replace-foreign", action="store_true",
                    help="move an environment kerasup did not make at --prefix aside "
                         "(<prefix>.old-<time>) and make a new one")
@@ -69,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="never download (same as KERASUP_OFFLINE=1)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="skip `python -m verify`")
+    jup = p.add_argument_group("Jupyter kernel")
+    jup.add_argument("--no-kernel", dest="kernel", action="store_false",
+                     help="do not register the environment as a Jupyter kernel")
+    jup.add_argument("--kernel-name", metavar="NAME",
+                     help="the kernel's name (default kerasup-<variant>, plus a hash of the "
+                          "prefix outside the default .venv)")
+    jup.add_argument("--kernel-prefix", metavar="DIR", type=Path,
+                     help="register it under DIR/share/jupyter/kernels (system-wide, e.g. "
+                          "/usr/local) instead of for this user")
     p.add_argument("--platform", action="append", help="plan for another platform (with "
                    "--dry-run, --check or --plan-json), or a bundle's target (repeatable with "
                    f"--make-bundle): {', '.join(platforms.PLATFORMS)}")
@@ -92,7 +103,20 @@ def options_from(args: argparse.Namespace) -> Options:
                    in_place=args.in_place, dry_run=args.dry_run, check=args.check,
                    plan_json=args.plan_json, offline=args.offline, verify=args.verify,
                    force=args.force, replace_foreign=args.replace_foreign,
-                   platform=offline_cli.single(args.platform, "--platform"))
+                   platform=offline_cli.single(args.platform, "--platform"), yes=args.yes,
+                   kernel=args.kernel,
+                   kernel_name=args.kernel_name, kernel_prefix=_kernel_prefix(args))
+
+
+def _kernel_prefix(args: argparse.Namespace) -> Path | None:
+    if args.kernel_name is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", args.kernel_name):
+        raise UsageError(f"--kernel-name {args.kernel_name!r}: a kernel name is letters, digits "
+                         "and . _ -", fix="choose such a name, or drop --kernel-name")
+    if args.kernel_prefix is None:
+        return None
+    if not str(args.kernel_prefix).strip():
+        raise UsageError("--kernel-prefix is empty", fix="name a directory, e.g. /usr/local")
+    return args.kernel_prefix.expanduser().absolute()
 
 
 def _find_dot(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from envs.contract import facts
 from envs.contract.facts import DEFAULT_VARIANT
 from envs.contract.record import InstallRecord
 from setup.installer.pythons import PythonChoice
@@ -45,12 +46,16 @@ class Options:
     force: bool = False
     replace_foreign: bool = False
     platform: str | None = None
+    yes: bool = False  # answer setup's one question (GPU build without a driver) with yes
+    kernel: bool = True  # register the environment as a Jupyter kernel
+    kernel_name: str | None = None  # default: envs.contract.kernel.kernel_name
+    kernel_prefix: Path | None = None  # system-wide: <dir>/share/jupyter/kernels
 
 
 @dataclass(frozen=True)
 class Action:
     """One step: ``kind`` (create-env, sync, write-site-hook, keras-json, write-record,
-    verify ...), what it does in words, and the command it runs, if it runs one."""
+    register-kernel, verify ...), what it does in words, and the command it runs, if it runs one."""
 
     kind: str
     description: str
@@ -90,6 +95,7 @@ class Plan:
     tools: Path | None = None
     uv: str | None = None
     reports: tuple[tuple[str, str], ...] = ()  # (topic, line) said before anything changes
+    driver_missing: bool = False  # the variant needs the NVIDIA driver and none answered
     actions: tuple[Action, ...] = field(default=())
 
     @property
@@ -121,6 +127,9 @@ class Plan:
             "up_to_date": self.up_to_date, "offline": self.offline, "force": self.force,
             "keras_json": {"path": str(self.keras_json), "action": self.keras_json_action},
             "reports": {topic: line for topic, line in self.reports},
+            "sizes": {"download_mb": facts.variant(self.variant).download_mb,
+                      "installed_gb": facts.variant(self.variant).installed_gb},
+            "driver_missing": self.driver_missing,
             "actions": [{k: v for k, v in dataclasses.asdict(a).items()
                          if v not in (None, ())} for a in self.actions],
         }

@@ -18,7 +18,7 @@ from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 from envs.contract.layout import Layout
 from envs.contract.lockheader import LockCoverage
-from setup.installer import configure, preflight, uvtool
+from setup.installer import configure, jupyter, preflight, uvtool
 from setup.installer.backends import Backend, choose_backend, conda_lock_python
 from setup.installer.plan import Action, Options, Plan
 from setup.installer.pythons import PythonChoice, resolve_python
@@ -112,7 +112,8 @@ def _describe_prefix(prefix: Path, kind: str, owner: str, existing: bool) -> str
     return f"{prefix} ({what.get(owner, owner)}{', install record found' if existing else ''})"
 
 
-def _configure_actions(plan: Plan, options: Options, repo: Path) -> list[Action]:
+def _configure_actions(plan: Plan, options: Options, repo: Path,
+                       environ: Mapping[str, str]) -> list[Action]:
     out = []
     site = Path(plan.site_packages)
     if not (plan.up_to_date and configure.hook_current(site, repo)):
@@ -128,6 +129,9 @@ def _configure_actions(plan: Plan, options: Options, repo: Path) -> list[Action]
     if verb:
         out.append(Action("keras-json", f"{verb} {plan.keras_json} (backend tensorflow)",
                           path=str(plan.keras_json)))
+    kernel = _kernel_action(plan, options, repo, environ)
+    if kernel is not None:
+        out.append(kernel)
     if options.verify:
         layout = Layout(plan.prefix)
         out.append(Action("verify", "run python -m verify in the environment",
@@ -137,8 +141,26 @@ def _configure_actions(plan: Plan, options: Options, repo: Path) -> list[Action]
     return out
 
 
+def _kernel_action(plan: Plan, options: Options, repo: Path,
+                   environ: Mapping[str, str]) -> Action | None:
+    """register-kernel, unless --no-kernel, in place (the runtime has its own kernel) or
+    the same kernelspec is already there."""
+    if not options.kernel or options.in_place:
+        return None
+    found = jupyter.kernel_plan(
+        variant=plan.variant, python=plan.python.version, prefix=plan.prefix,
+        default=plan.prefix == default_prefix(repo).absolute(), env_python=plan.env_python,
+        target=plan.target, environ=environ, name=options.kernel_name,
+        kernel_prefix=options.kernel_prefix)
+    if found.current and plan.up_to_date:
+        return None
+    return Action("register-kernel", f"register the Jupyter kernel {found.name} "
+                  f"({found.display_name!r}) in {found.directory.parent}", found.command,
+                  path=str(found.directory))
+
+
 def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha: str,
-             environ: Mapping[str, str]) -> list[tuple[str, str]]:
+             environ: Mapping[str, str]) -> tuple[list[tuple[str, str]], bool]:
     if target == host:
         first = ("OS", describe_os(target))
     else:
@@ -146,10 +168,10 @@ def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha:
                  "run for it)")
     reports = [first, ("lock", f"{lock} (sha256 {sha[:12]}...)"),
                ("proxy", preflight.proxy_report(environ))]
-    driver = preflight.driver_report(options.variant, environ)
+    driver, missing = preflight.driver_check(options.variant, environ)
     if driver:
         reports.append(("driver", driver))
-    return reports
+    return reports, missing
 
 
 def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
@@ -186,11 +208,13 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                                                                 time.gmtime()))
     up_to_date = (not options.force and wanted.matches(existing)
                   and Path(env_python).exists())
-    reports = _reports(options, target=target, host=host, lock=lock, sha=sha, environ=environ)
+    reports, driver_missing = _reports(options, target=target, host=host, lock=lock, sha=sha,
+                                       environ=environ)
     reports.insert(2, ("prefix", _describe_prefix(prefix, kind, owner, existing is not None)))
     if unreadable:
         reports.append(("record", f"{unreadable}: the environment is rebuilt"))
     if not up_to_date:
+        reports.append(("download", preflight.size_report(options.variant)))
         reports.append(("disk", preflight.check_disk(prefix, options.variant,
                                                       environ).describe(prefix)))
     tools, uv, uv_actions = _uv(options, backend, target, environ, runner)
@@ -201,7 +225,8 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                 env_python=env_python, site_packages=site, repo=repo, record=wanted,
                 existing_record=existing is not None, up_to_date=up_to_date, offline=offline,
                 force=options.force, keras_json=kj.path, keras_json_action=kj.action,
-                tools=tools, uv=uv, reports=tuple(reports))
+                tools=tools, uv=uv, reports=tuple(reports), driver_missing=driver_missing)
     env_actions = [] if up_to_date else [*uv_actions, *backend.actions(plan)]
     return dataclasses.replace(plan, actions=(*env_actions,
-                                              *_configure_actions(plan, options, repo)))
+                                              *_configure_actions(plan, options, repo,
+                                                                  environ)))

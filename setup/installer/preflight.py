@@ -18,7 +18,8 @@ from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
 
 __all__ = ["Disk", "check_disk", "check_lock_covers", "check_python", "check_variant",
-           "driver_report", "prefix_kind", "prefix_owner", "proxy_report", "select_lock"]
+           "driver_check", "driver_report", "prefix_kind", "prefix_owner", "proxy_report",
+           "select_lock", "size_report"]
 
 
 def check_variant(variant: str) -> facts.Variant:
@@ -143,13 +144,29 @@ def proxy_report(environ: Mapping[str, str]) -> str:
     return ", ".join(parts) if parts else "none set (direct connection)"
 
 
-def driver_report(variant: str, environ: Mapping[str, str]) -> str | None:
-    """For a variant that needs the NVIDIA driver: what answered, or a warning; else None."""
+NO_DRIVER = ("no NVIDIA driver answered (nvidia-smi not found or failed): the GPU build "
+             "installs, but verify's gpu check fails and TensorFlow runs on the CPU until a "
+             "driver is installed (https://docs.nvidia.com/cuda/wsl-user-guide/ on WSL2)")
+
+
+def driver_check(variant: str, environ: Mapping[str, str]) -> tuple[str | None, bool]:
+    """For a variant that needs the NVIDIA driver: (what answered or a warning, whether
+    none did); (None, False) for the others."""
     if not facts.variant(variant).needs_nvidia_driver:
-        return None
+        return None, False
     found = nvidia.query_driver(environ)
     if found:
-        return f"NVIDIA driver: {found.describe()}"
-    return ("warning: no NVIDIA driver answered (nvidia-smi not found or failed): the GPU build "
-            "installs, but verify's GPU checks fail until a driver is installed "
-            "(https://docs.nvidia.com/cuda/wsl-user-guide/ on WSL2)")
+        return f"NVIDIA driver: {found.describe()}", False
+    return f"warning: {NO_DRIVER}", True
+
+
+def driver_report(variant: str, environ: Mapping[str, str]) -> str | None:
+    """For a variant that needs the NVIDIA driver: what answered, or a warning; else None."""
+    return driver_check(variant, environ)[0]
+
+
+def size_report(variant: str) -> str:
+    """What installing the variant costs, said before anything is downloaded."""
+    v = facts.variant(variant)
+    return (f"about {v.download_mb:,} MB to download (less with a warm uv cache), about "
+            f"{v.installed_gb:g} GB on disk once installed")

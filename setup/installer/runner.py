@@ -110,9 +110,11 @@ class Runner:
         return not self.dry_run
 
     def run(self, cmd: Sequence[object], *, env: Mapping[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str] | None:
-        """Run ``cmd``, echoing its output; None under dry_run. The result's stdout holds the
-        last lines of the output (what error messages are matched against)."""
+            cwd: Path | None = None, echo: bool = True,
+            keep: int = _TAIL_LINES) -> subprocess.CompletedProcess[str] | None:
+        """Run ``cmd``, echoing its output (unless ``echo`` is false); None under dry_run.
+        The result's stdout holds the last ``keep`` lines of the output (what error
+        messages are matched against)."""
         if not self.note(f"run: {shown(cmd)}"):
             return None
         tail: list[str] = []
@@ -123,14 +125,31 @@ class Runner:
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
-                self.echo(line.rstrip())
-                tail = [*tail[-_TAIL_LINES:], line.rstrip()]
+                if echo:
+                    self.echo(line.rstrip())
+                tail.append(line.rstrip())
+                del tail[:-keep]
             proc.wait()
         except BaseException:  # a signal or Ctrl-C: the child goes with us
             _end(proc)
             raise
         return subprocess.CompletedProcess([str(c) for c in cmd], proc.returncode,
                                            "\n".join(tail))
+
+    def run_attached(self, cmd: Sequence[object], *,
+                     env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``cmd`` on setup's own terminal (its progress bars need one); nothing is
+        captured. Still in its own process group, ended with setup on a signal."""
+        self.note(f"run: {shown(cmd)}")
+        sys.stdout.flush()
+        proc = subprocess.Popen([str(c) for c in cmd], env=dict(env) if env is not None else None,
+                                stdin=subprocess.DEVNULL, **_group_kwargs())
+        try:
+            proc.wait()
+        except BaseException:
+            _end(proc)
+            raise
+        return subprocess.CompletedProcess([str(c) for c in cmd], proc.returncode, "")
 
     def capture(self, cmd: Sequence[object], *, env: Mapping[str, str] | None = None,
                 timeout: float = 120) -> subprocess.CompletedProcess[str] | None:

@@ -15,14 +15,15 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from envs.contract import record
+from envs.contract import facts, record
 from envs.contract.errors import CannotProceed, ExitCode
 from envs.contract.fileio import move_aside, write_atomic
 from envs.contract.layout import Layout
-from setup.installer import configure, prefixlock, uvtool
+from setup.installer import configure, installlog, prefixlock, uvtool
 from setup.installer.failures import explain
 from setup.installer.plan import Action, Options, Plan, render
 from setup.installer.planner import build_plan
+from setup.installer.preflight import NO_DRIVER
 from setup.installer.runner import Runner
 from setup.installer.target import find_dot, path_with
 
@@ -68,6 +69,26 @@ class Executor:
             raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
                           f"({action.kind})", offline=self.plan.offline,
                           cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+
+    def do_sync(self, action: Action) -> None:
+        if self.plan.backend != "uv-venv":  # conda and in place (Colab) keep their output
+            self.do_command(action)
+            return
+        done, _summary = installlog.run_install(
+            self.runner, action.command, env=child_env(self.environ),
+            log=Layout(self.plan.prefix).install_log, python=str(self.plan.env_python),
+            terminal=installlog.on_terminal())
+        if done is not None and done.returncode != 0:
+            raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
+                          "(sync)", offline=self.plan.offline,
+                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+
+    def do_register_kernel(self, action: Action) -> None:
+        done = self.runner.run(action.command, env=child_env(self.environ))
+        if done is not None and done.returncode != 0:  # the environment itself is fine
+            self.runner.say("warning: the Jupyter kernel was not registered (exit "
+                            f"{done.returncode}); verify's jupyter_kernel check names the "
+                            "command to retry")
 
     def do_install_python(self, action: Action) -> None:
         done = self.runner.run(action.command,
@@ -201,7 +222,37 @@ def install(options: Options, *, environ: Mapping[str, str], repo: Path,
         runner.say(line)
     if plan.cross:
         raise CannotProceed("--platform names another machine", fix="add --dry-run")
+    confirm_without_driver(plan, options)
     return plan, execute(plan, runner, environ)
+
+
+def confirm_without_driver(plan: Plan, options: Options,
+                           ask: Callable[[str], str] | None = None) -> None:
+    """The GPU build with no NVIDIA driver answering: ask before downloading it (a y/N
+    question on a terminal); --yes proceeds (image builds); otherwise one line, exit 3."""
+    if not plan.driver_missing or plan.up_to_date or options.yes:
+        return
+    size = f"about {facts.variant(plan.variant).download_mb:,} MB"
+    question = (f"kerasup: {NO_DRIVER}. Download {size} anyway? [y/N] ")
+    if ask is None and _interactive():
+        ask = input
+    if ask is not None:
+        try:
+            answer = ask(question)
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() in ("y", "yes"):
+            return
+    raise CannotProceed(f"--variant {plan.variant}: {NO_DRIVER}; nothing was downloaded",
+                        fix="install the NVIDIA driver until nvidia-smi answers, or add --yes "
+                            f"to download {size} anyway (image builds), or use --variant cpu")
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _preview(plan: Plan, options: Options, runner: Runner) -> None:

@@ -49,6 +49,8 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
         "KERAS_HOME": str(tmp / "keras-home"),
         "KERASUP_BOOTSTRAP_TOOLS": str(SETUP_TOOLS),
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # setup registers a Jupyter kernel per user: keep it in tmp, not in the real HOME.
+        "JUPYTER_DATA_DIR": str(tmp / "jupyter"),
     })
     if os.environ.get("UV_CACHE_DIR"):
         env["UV_CACHE_DIR"] = os.environ["UV_CACHE_DIR"]

@@ -30,7 +30,8 @@ from setup.installer.target import Target
 
 HOST = Target.current().platform
 CONDA_LOCK = REPO / "envs" / "cpu" / "conda-lock.yml"
-ENV_ACTIONS = ["create-env", "sync", "write-site-hook", "write-record", "keras-json", "verify"]
+ENV_ACTIONS = ["create-env", "sync", "write-site-hook", "write-record", "keras-json",
+               "register-kernel", "verify"]
 
 
 def _command(p: dict, kind: str) -> list[str]:

@@ -125,7 +125,7 @@ def test_dry_run_changes_nothing(tmp_path):
                     KERASUP_BOOTSTRAP_TOOLS=str(tools))
     assert [a["kind"] for a in p["actions"]] == [
         "ensure-uv", "create-env", "sync", "write-site-hook", "write-record", "keras-json",
-        "verify"]
+        "register-kernel", "verify"]
     # the dry run printed every one of those actions
     for action in p["actions"]:
         assert f"would {action['description']}" in ran.stdout
@@ -265,6 +265,14 @@ def test_first_run_builds_a_verified_environment_from_the_lock(installed):
     assert keras_json["backend"] == "tensorflow"
     report = json.loads(Layout(prefix).verify_report.read_text())
     assert report["ok"] is True and Layout(prefix).verify_junit.is_file()
+    # The environment is a Jupyter kernel, and verify found it starting this environment.
+    kernels = [p.name for p in (tmp / "jupyter" / "kernels").iterdir()]
+    assert len(kernels) == 1 and kernels[0].startswith("kerasup-cpu-")
+    jupyter = next(c for c in report["checks"] if c["name"] == "jupyter_kernel")
+    assert jupyter["status"] == "pass" and jupyter["details"]["expected_name"] == kernels[0]
+    # One summary line for the install; the package list went to the log, not the screen.
+    assert first.stdout.count("kerasup: installed ") == 1
+    assert " + tensorflow-cpu==" in Layout(prefix).install_log.read_text()
 
 
 @pytest.mark.slow

@@ -44,7 +44,7 @@ def verify_home(tmp_path: Path) -> dict[str, str]:
     home.mkdir()
     keras_home.mkdir()
     return {"HOME": str(home), "KERAS_HOME": str(keras_home), "KERASUP_OFFLINE": "1",
-            "USERPROFILE": str(home)}
+            "USERPROFILE": str(home), "JUPYTER_DATA_DIR": str(home / "jupyter")}
 
 
 @pytest.fixture

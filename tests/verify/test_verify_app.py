@@ -87,6 +87,7 @@ FAKE_CHECKS = {
     "mnist": "def test_mnist(check):\n    check.fail('stop', 'fix3')\n"
              "    raise AssertionError('never')\n",
     "model_graph": "import nonexistent_module_xyz\n",
+    "jupyter_kernel": "def test_jupyter_kernel(check):\n    check.skip('no kernels here')\n",
 }
 
 DRIVER = """
@@ -123,7 +124,8 @@ def test_plugin_maps_outcomes_and_a_crash_does_not_stop_the_others(tmp_path: Pat
     jsonschema.validate(report, SCHEMA)
     status = {c["name"]: c["status"] for c in report["checks"]}
     assert status == {"python_platform": "pass", "keras_json": "warn", "gpu": "error",
-                      "packages": "fail", "mnist": "fail", "model_graph": "error"}
+                      "packages": "fail", "mnist": "fail", "model_graph": "error",
+                      "jupyter_kernel": "skip"}
     by = {c["name"]: c for c in report["checks"]}
     assert by["gpu"]["summary"] == "crashed: RuntimeError: boom"
     assert "Traceback" in by["gpu"]["details"]["traceback"]
@@ -133,7 +135,7 @@ def test_plugin_maps_outcomes_and_a_crash_does_not_stop_the_others(tmp_path: Pat
     assert by["keras_json"]["fix"] == "do this" and by["python_platform"]["fix"] is None
     assert "nonexistent_module_xyz" in by["model_graph"]["summary"]
     assert report["ok"] is False
-    assert report["counts"] == {"pass": 1, "warn": 1, "fail": 2, "error": 2, "skip": 0}
+    assert report["counts"] == {"pass": 1, "warn": 1, "fail": 2, "error": 2, "skip": 1}
     # The human report: one line per check, the fix under each problem, no traceback.
     assert "Traceback" not in human
     assert "fix: fix1" in human and "- p2" in human
@@ -155,4 +157,23 @@ def test_only_and_skip_report_the_rest_as_skipped(tmp_path: Path) -> None:
     assert {s for n, s in status.items() if n not in ("python_platform", "model_graph")} == \
         {"skip"}
     assert report["ok"] is False  # the broken model_graph module still fails to load
-    assert "keras_json" not in human  # not-selected checks stay out of the human report
+    # Not-selected checks get no line of their own; the summary line names them.
+    assert "SKIP  keras_json" not in human
+    assert "not selected: keras_json" in human.strip().splitlines()[-1]
+
+
+def test_full_on_a_small_set_says_which_bar_applies_and_why() -> None:
+    from verify.checks.check_mnist import FULL_THRESHOLD, THRESHOLD, pass_bar
+
+    assert pass_bar(True, True, 60_000) == (FULL_THRESHOLD, "--full on the full MNIST training set")
+    bar, why = pass_bar(True, True, 8_000)
+    assert bar == THRESHOLD and "8,000" in why and f"{FULL_THRESHOLD:.2f}" in why
+    assert pass_bar(True, False, 60_000) == (THRESHOLD, "the data is not MNIST")
+    assert pass_bar(False, True, 60_000) == (THRESHOLD, "quick mode")
+
+
+def test_the_summary_names_what_was_skipped_and_not_selected(tmp_path: Path) -> None:
+    _report, human = _run_fake(tmp_path, "--skip", "gpu")
+    last = human.strip().splitlines()[-1]
+    assert "skipped: jupyter_kernel" in last and "not selected: gpu" in last
+    assert last.startswith(f"{len(FAKE_CHECKS) - 2} of {len(FAKE_CHECKS)} checks ran")

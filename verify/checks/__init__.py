@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 
 # Run order: cheap facts first, so a broken basic layer is reported before the heavy checks.
 CHECK_NAMES: tuple[str, ...] = (
-    "python_platform", "keras_json", "gpu", "packages", "mnist", "model_graph",
+    "python_platform", "keras_json", "gpu", "packages", "mnist", "model_graph", "jupyter_kernel",
 )
 
 

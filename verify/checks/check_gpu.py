@@ -27,6 +27,7 @@ def test_gpu(check: Recorder, context: Context) -> None:
     check.detail("driver", as_dict(driver) or {"found": False, "reasons": reasons})
     build: BuildInfo | None = None
     runtime: RuntimeInfo | None = None
+    check.phase("importing TensorFlow")
     try:
         build = probe_build()
     except Exception as exc:  # TensorFlow itself does not import: say so, do not crash
@@ -35,6 +36,7 @@ def test_gpu(check: Recorder, context: Context) -> None:
                    f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}",
                    import_failure_fix(exc))
     check.detail("build", as_dict(build))
+    check.phase("asking TensorFlow which GPUs it can use")
     if context.expect_gpu and driver is not None:
         runtime, log = probe_runtime_subprocess()
         if log:

@@ -40,8 +40,17 @@ def _writable_dir(out: Path) -> str | None:
 
 
 def test_model_graph(check: Recorder, options: Options) -> None:
-    out = options.out or Path(tempfile.mkdtemp(prefix="kerasup-verify-"))
+    if options.out is not None:
+        _draw(check, options.out, kept=True)
+        return
+    # Without --out the drawings are proof enough: nothing is left behind in /tmp.
+    with tempfile.TemporaryDirectory(prefix="kerasup-verify-") as scratch:
+        _draw(check, Path(scratch), kept=False)
+
+
+def _draw(check: Recorder, out: Path, *, kept: bool) -> None:
     check.detail("out", str(out))
+    check.detail("kept", kept)
     try:
         import pydot
 
@@ -70,7 +79,9 @@ def test_model_graph(check: Recorder, options: Options) -> None:
                       "pass a writable directory: --out DIR (or leave --out out for a temp dir)")
     if check.problems:
         return
+    check.phase("importing Keras")
     keras = import_keras(check)
+    check.phase("rendering the model graph (PNG and SVG)")
     model = tutorial.build_model(keras)
     files: dict[str, dict[str, Any]] = {}
     for ext in ("png", "svg"):
@@ -99,4 +110,5 @@ def test_model_graph(check: Recorder, options: Options) -> None:
             check.problem(f"{path} is not an SVG image", install_fix())
     check.detail("files", files)
     sizes = ", ".join(f"{Path(f['path']).name} {f['bytes']:,} B" for f in files.values())
-    check.info(f"{sizes} in {out} ({check.details.get('dot_version', 'dot')})")
+    where = f"in {out}" if kept else "(in a temporary folder, removed; --out DIR keeps them)"
+    check.info(f"{sizes} {where} ({check.details.get('dot_version', 'dot')})")

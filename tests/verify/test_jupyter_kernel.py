@@ -1,0 +1,101 @@
+"""The jupyter_kernel check against real kernelspecs, and the kernel it asks for started for
+real through jupyter_client, running a cell that imports keras."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envs.contract import kernel
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def jupyter_home(verify_home: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """verify's isolated HOME, with Jupyter's per-user data (kernels) inside tmp too."""
+    data = tmp_path / "jupyter-data"
+    verify_home.update({"JUPYTER_DATA_DIR": str(data), "JUPYTER_PATH": ""})
+    return verify_home
+
+
+def _fix_command(fix: str) -> list[str]:
+    return shlex.split(fix.split(": ", 1)[1])
+
+
+def test_missing_kernel_warns_with_the_command_that_registers_it(
+        run_verify, cpu_env, jupyter_home: dict[str, str], tmp_path: Path) -> None:
+    run = run_verify("--only", "jupyter_kernel")
+    check = run.check("jupyter_kernel")
+    name = kernel.kernel_name("cpu", cpu_env.prefix, default=False)
+    assert run.rc == 0 and check["status"] == "warn", run.output
+    assert check["details"]["expected_name"] == name
+    cmd = _fix_command(check["fix"])
+    assert cmd[:5] == [str(cpu_env.python), "-m", "ipykernel", "install", "--user"]
+    env = {**os.environ, **jupyter_home}
+    for _ in range(2):  # a second registration replaces the first
+        subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300)
+    kernels = Path(jupyter_home["JUPYTER_DATA_DIR"]) / "kernels"
+    assert [p.name for p in kernels.iterdir()] == [name]
+    again = run_verify("--only", "jupyter_kernel")
+    assert again.check("jupyter_kernel")["status"] == "pass", again.output
+    assert again.check("jupyter_kernel")["details"]["argv0"] == str(cpu_env.python)
+
+
+def test_a_kerasup_kernel_that_starts_another_python_fails(
+        run_verify, cpu_env, jupyter_home: dict[str, str]) -> None:
+    name = kernel.kernel_name("cpu", cpu_env.prefix, default=False)
+    spec = Path(jupyter_home["JUPYTER_DATA_DIR"]) / "kernels" / name
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "stale", "language": "python"}))
+    run = run_verify("--only", "jupyter_kernel")
+    check = run.check("jupyter_kernel")
+    assert run.rc == 1 and check["status"] == "fail"
+    assert sys.executable in check["summary"] and "ipykernel install" in check["fix"]
+
+
+DRIVER = """
+import sys
+from jupyter_client.manager import start_new_kernel
+
+km, kc = start_new_kernel(kernel_name=sys.argv[1], startup_timeout=180)
+out = []
+def hook(msg):
+    if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+        out.append(msg["content"]["text"])
+try:
+    reply = kc.execute_interactive(
+        "import sys, keras; print(sys.prefix); print(keras.__version__)",
+        timeout=600, output_hook=hook)
+    print(reply["content"]["status"])
+    print("".join(out), end="")
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+"""
+
+
+def test_the_registered_kernel_starts_and_imports_keras(
+        cpu_env, jupyter_home: dict[str, str], tmp_path: Path) -> None:
+    """Registered as setup does it, started by jupyter_client from another Python (this
+    test's), a cell imports keras inside the environment."""
+    pytest.importorskip("jupyter_client")
+    name = kernel.kernel_name("cpu", cpu_env.prefix, default=False)
+    env = {**os.environ, **jupyter_home, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run(kernel.register_argv(str(cpu_env.python), name, "Python (kerasup test)"),
+                   env=env, check=True, capture_output=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", DRIVER, name], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    status, prefix, version = proc.stdout.split()[:3]
+    assert status == "ok"
+    assert os.path.realpath(prefix) == os.path.realpath(cpu_env.prefix)
+    assert version.startswith("3.")

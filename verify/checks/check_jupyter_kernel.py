@@ -1,0 +1,92 @@
+"""Jupyter kernel: a kernel registered for this environment starts this environment's Python."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from envs.contract import kernel
+from verify.machine import Context
+from verify.plugin import Recorder
+from verify.preflight import default_prefix
+
+
+def _same_dir(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _prefix_of(python: str) -> str | None:
+    """The sys.prefix the kernel's interpreter runs with (a venv's python is a link to the
+    base interpreter, so the path alone cannot say which environment it starts)."""
+    try:
+        done = subprocess.run([python, "-c", "import sys; print(sys.prefix)"],
+                              capture_output=True, text=True, timeout=60, check=False,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if done.returncode == 0 and lines else None
+
+
+def _starts_here(argv: list[str]) -> tuple[bool, str]:
+    """Whether the spec's argv[0] runs this environment's Python, and what it names."""
+    exe = argv[0] if argv else ""
+    # "python" is whichever Python runs Jupyter, not a fixed one
+    if not exe or not Path(exe).is_absolute():
+        return False, exe or "(empty argv)"
+    prefix = _prefix_of(exe)
+    return prefix is not None and _same_dir(prefix, sys.prefix), exe
+
+
+def _specs() -> dict[str, dict[str, Any]]:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KernelSpecManager().get_all_specs()
+
+
+def _fix(name: str, display: str) -> str:
+    cmd = kernel.register_argv(sys.executable, name, display)
+    return f"register it (replaces any kernel of that name): {shlex.join(cmd)}"
+
+
+def test_jupyter_kernel(check: Recorder, context: Context) -> None:
+    if sys.prefix == sys.base_prefix and not Path(sys.prefix, "conda-meta").is_dir():
+        check.skip("this Python was set up in place (e.g. Colab): its kernel is the "
+                   "runtime's own")
+    default = _same_dir(sys.prefix, default_prefix())
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    name = kernel.kernel_name(context.variant, sys.prefix, default=default)
+    display = kernel.display_name(python, context.variant, default=default, prefix=sys.prefix)
+    check.detail("expected_name", name)
+    check.phase("looking for Jupyter kernels")
+    try:
+        specs = _specs()
+    except Exception as exc:  # jupyter_client missing or a broken kernelspec folder
+        check.fail(f"cannot list Jupyter kernels: {type(exc).__name__}: {exc}",
+                   "re-sync the environment: bash setup/ubuntu.sh")
+    check.detail("kernels", sorted(specs))
+    ours = specs.get(name)
+    if ours is not None:
+        argv = ours.get("spec", {}).get("argv", [])
+        here, exe = _starts_here(argv)
+        check.detail("resource_dir", ours.get("resource_dir"))
+        check.detail("argv0", exe)
+        if not here:
+            check.fail(f"the Jupyter kernel {name} starts {exe}, not this environment's "
+                       f"Python {sys.executable}: notebooks on it would not see these "
+                       "packages", _fix(name, display))
+        shown = ours.get("spec", {}).get("display_name", name)
+        check.info(f"{name} ({shown!r}) starts {exe}, this environment's Python")
+        return
+    others = [n for n, s in specs.items() if n.startswith(kernel.PREFIX)
+              and _starts_here(s.get("spec", {}).get("argv", []))[0]]
+    if others:
+        check.info(f"{', '.join(sorted(others))} starts this environment's Python")
+        return
+    check.warning(f"no Jupyter kernel is registered for this environment (looked for {name}): "
+                  "a notebook would run another Python, where these packages are missing",
+                  _fix(name, display))
