@@ -143,8 +143,8 @@ def _locked_cpu_env(session: nox.Session, keras_home: Path | None = None) -> Pat
     if keras_home is not None:
         env["KERAS_HOME"] = str(keras_home)
     session.run("python", str(REPO / "setup" / "bootstrap.py"), "--variant", "cpu",
-                "--prefix", str(prefix), "--python-exe", python, "--no-verify", "--yes",
-                env=env)
+                "--prefix", str(prefix), "--python-exe", python, "--no-verify", "--no-kernel",
+                "--yes", env=env)
     return prefix
 
 

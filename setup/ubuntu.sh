@@ -8,6 +8,9 @@ usage() {
     cat <<'EOF'
 Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.X] [--prefix DIR]
                        [--conda] [--dry-run] [--yes] [--help] [other setup options]
+       setup/ubuntu.sh --make-bundle DIR [options]    (platform and python repeat)
+       setup/ubuntu.sh --from-bundle DIR [--prefix DIR]    (offline: no network at all)
+       setup/ubuntu.sh --index-url URL ...                 (an internal mirror)
 
 Creates a verified Keras/TensorFlow environment from the project's hashed lock.
 
@@ -28,6 +31,10 @@ Options:
   --yes                  do not ask before sudo apt-get (it answers questions only: an
                          environment kerasup did not make is replaced only with
                          --replace-foreign, which moves it aside)
+  --make-bundle DIR      build an offline bundle (DIR, DIR.tar.gz or DIR.zip): the lock's
+                         wheels for each --platform x --python, uv, the toolkit, MNIST
+  --from-bundle DIR      install from such a bundle with no network, then verify
+  --index-url URL        install from this package index (a mirror); hashes stay required
   --help                 show this help
 
 Steps: apt packages when missing (sudo only after asking), then setup/bootstrap.py: checks
@@ -64,6 +71,7 @@ ensure() {
 # Globals set by parse_args: only what this wrapper acts on. Every argument is passed
 # through to setup/bootstrap.py unchanged, which validates them all (one place has the rules).
 conda=0
+offline_bundle=0
 dry_run=0
 yes=0
 bootstrap_args=()
@@ -76,8 +84,10 @@ parse_args() {
             --conda) conda=1 ;;
             --dry-run) dry_run=1 ;;
             --yes | -y) yes=1 ;;
+            --from-bundle) offline_bundle=1; shift ;;
             # options taking a value: skip the value, whatever it looks like
-            --variant | --python | --python-exe | --prefix | --platform | --kernel-name | --kernel-prefix) shift ;;
+            --variant | --python | --python-exe | --prefix | --platform | --kernel-name | \
+                --kernel-prefix | --make-bundle | --data | --index-url) shift ;;
         esac
         if [ $# -gt 0 ]; then shift; fi
     done
@@ -181,6 +191,10 @@ missing_system_packages() {
 
 # Install them with apt (as root directly, otherwise through sudo after asking).
 install_system_packages() {
+    if [ "$offline_bundle" = 1 ]; then
+        # A bundle carries Python packages only: system packages come from the OS image.
+        err "missing $* (a bundle carries no system packages) (fix: install them from the OS image or your local mirror: sudo apt-get install $*)"
+    fi
     if ! command -v apt-get >/dev/null 2>&1; then
         say "warning: missing $* and this is not an apt system: install them with your package manager"
         return 0

@@ -37,6 +37,17 @@
     Do not ask before installing Python, graphviz or the C++ runtime with winget/choco. It
     answers questions only: it never replaces an environment kerasup did not make.
 
+.PARAMETER MakeBundle
+    Build an offline bundle (a folder, or a .zip) for another machine instead of installing:
+    every wheel of the lock for the target, checked against its hash (see the README).
+
+.PARAMETER FromBundle
+    Install from an offline bundle with no network at all, then verify.
+
+.PARAMETER IndexUrl
+    Install from this package index (an internal mirror) instead of PyPI; the lock's hashes
+    stay required.
+
 .PARAMETER Help
     Show this help.
 
@@ -63,6 +74,12 @@ param(
     [switch]$DryRun,
 
     [switch]$Yes,
+
+    [string]$MakeBundle = '',
+
+    [string]$FromBundle = '',
+
+    [string]$IndexUrl = '',
 
     [switch]$Help
 )
@@ -238,6 +255,9 @@ function Invoke-Bootstrap {
     if ($Prefix) { $arguments += @('--prefix', $Prefix) }
     if ($Conda) { $arguments += '--conda' }
     if ($DryRun) { $arguments += '--dry-run' }
+    if ($MakeBundle) { $arguments += @('--make-bundle', $MakeBundle) }
+    if ($FromBundle) { $arguments += @('--from-bundle', $FromBundle) }
+    if ($IndexUrl) { $arguments += @('--index-url', $IndexUrl) }
     Write-Step 'handing over to setup\bootstrap.py'
     $env:PYTHONUTF8 = '1'  # verify's report has non-ASCII marks; the console may be cp1252
     & $PythonExe @arguments | Out-Host

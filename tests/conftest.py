@@ -122,7 +122,7 @@ def install_cpu_env(prefix: Path, python: str = "", timeout: float = 1800) -> Lo
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never",
            "KERAS_HOME": str(prefix.parent / f"{prefix.name}.keras-home")}
     cmd = [sys.executable, str(BOOTSTRAP), "--variant", "cpu", "--prefix", str(prefix),
-           "--python-exe", python or base_python(), "--no-verify", "--yes"]
+           "--python-exe", python or base_python(), "--no-verify", "--no-kernel", "--yes"]
     with _file_lock(prefix.parent / f".{prefix.name}.lock"):
         proc = subprocess.run(cmd, env=env, text=True, capture_output=True, timeout=timeout)
     if proc.returncode != 0:

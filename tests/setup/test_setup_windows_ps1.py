@@ -108,6 +108,7 @@ def test_comment_based_help():
 def test_typed_param_block_has_the_ubuntu_flags():
     assert params() == {"Variant": "string", "Python": "string", "Prefix": "string",
                         "Conda": "switch", "DryRun": "switch", "Yes": "switch",
+                        "MakeBundle": "string", "FromBundle": "string", "IndexUrl": "string",
                         "Help": "switch"}
 
 
