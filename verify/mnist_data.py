@@ -246,34 +246,61 @@ def synthetic_digits(n_train: int = 12_000, n_test: int = 2_000, seed: int = 0) 
 
     Each class is three fixed random strokes; a sample may lose one, may gain a stroke of no
     class, and is shifted and noisy: the smoke model learns it (about 96%), not trivially.
+
+    Vectorised, and drawn in blocks once every random number is taken in the original
+    per-sample order: the same images as the per-image loop, about 6x faster and without a
+    200 MiB float64 peak on top of TensorFlow's memory.
     """
     rng = np.random.default_rng(seed)
-
-    def stroke() -> np.ndarray:
-        canvas = np.zeros((28, 28), dtype=np.float32)
-        r0, c0, r1, c1 = rng.integers(6, 22, size=4)
-        steps = max(abs(r1 - r0), abs(c1 - c0)) + 1
-        rows = np.linspace(r0, r1, steps).round().astype(int)
-        cols = np.linspace(c0, c1, steps).round().astype(int)
-        for dr in (-1, 0, 1):
-            canvas[np.clip(rows + dr, 0, 27), cols] = 1.0
-        return canvas
-
-    strokes = np.stack([np.stack([stroke() for _ in range(3)]) for _ in range(10)])
+    strokes = _draw_strokes(rng.integers(6, 22, size=(30, 4))).reshape(10, 3, 28, 28)
 
     def sample(n: int) -> tuple[np.ndarray, np.ndarray]:
         labels = rng.integers(0, 10, size=n)
         keep = rng.random((n, 3, 1, 1)) < 0.97
-        images = np.clip((strokes[labels] * keep).sum(axis=1), 0, 1)
-        extra = np.stack([stroke() for _ in range(n)]) * (rng.random((n, 1, 1)) < 0.1)
-        images = np.maximum(images, extra)  # sometimes a stroke of no class
+        extra_ends = rng.integers(6, 22, size=(n, 4))  # one stroke of no class per sample...
+        extra_on = rng.random((n, 1, 1)) < 0.1  # ...drawn on one sample in ten
         shifts = rng.integers(-2, 3, size=(n, 2))
-        images = np.stack([np.roll(img, tuple(s), axis=(0, 1))
-                           for img, s in zip(images, shifts, strict=True)])
-        images = images * rng.uniform(0.6, 1.0, (n, 1, 1)) + rng.normal(0, 0.25, images.shape)
-        return (np.clip(images, 0, 1) * 255).astype(np.uint8), labels.astype(np.uint8)
+        scale = rng.uniform(0.6, 1.0, (n, 1, 1))
+        out = np.empty((n, 28, 28), dtype=np.uint8)
+        grid = np.arange(28)
+        for lo in range(0, n, _BLOCK):
+            hi = min(lo + _BLOCK, n)
+            images = np.clip((strokes[labels[lo:hi]] * keep[lo:hi]).sum(axis=1), 0, 1)
+            images = np.maximum(images, _draw_strokes(extra_ends[lo:hi]) * extra_on[lo:hi])
+            rows = (grid[None, :] - shifts[lo:hi, :1]) % 28  # np.roll by the shift, all at once
+            cols = (grid[None, :] - shifts[lo:hi, 1:]) % 28
+            images = images[np.arange(hi - lo)[:, None, None], rows[:, :, None], cols[:, None, :]]
+            noisy = images * scale[lo:hi] + rng.normal(0, 0.25, images.shape)
+            out[lo:hi] = (np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+        return out, labels.astype(np.uint8)
 
     x_train, y_train = sample(n_train)
     x_test, y_test = sample(n_test)
     return MnistData(x_train, y_train, x_test, y_test, source="synthetic", is_mnist=False,
                      notes=[f"{STAND_IN_NOTE} that is NOT MNIST; {STAND_IN_FIX}"])
+
+
+_BLOCK = 1_000  # samples per block: bounds the float64 temporaries to a few MiB
+
+
+def _draw_strokes(ends: np.ndarray) -> np.ndarray:
+    """One 3-pixel-thick straight stroke per row (r0, c0, r1, c1) of ``ends``, on 28x28.
+
+    The points are ``np.linspace(r0, r1, steps).round()`` (and likewise for the columns),
+    computed the way linspace does so that they are the same; shorter strokes repeat their
+    last point, which draws nothing new.
+    """
+    r0, c0, r1, c1 = (ends[:, k] for k in range(4))
+    last = (np.maximum(abs(r1 - r0), abs(c1 - c0)))[:, None]  # steps - 1
+    j = np.minimum(np.arange(16)[None, :], last)  # at most 16 steps: ends lie in 6..21
+
+    def line(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        y = j * ((b - a)[:, None] / np.maximum(last, 1)) + a[:, None]
+        return np.where(j == last, b[:, None], y).round().astype(int)
+
+    rows, cols = line(r0, r1), line(c0, c1)
+    canvas = np.zeros((len(ends), 28, 28), dtype=np.float32)
+    which = np.broadcast_to(np.arange(len(ends))[:, None], rows.shape)
+    for dr in (-1, 0, 1):
+        canvas[which, np.clip(rows + dr, 0, 27), cols] = 1.0
+    return canvas
