@@ -61,6 +61,9 @@ LOSS = "categorical_crossentropy"
 METRICS: tuple[str, ...] = ("accuracy",)
 EPOCHS = 5
 BATCH_SIZE = 128
+# Batches run per call into TensorFlow: the same maths and accuracy as one per call, without
+# Python's per-step overhead (measured: 0.73x the epoch time on a 2-core CPU, alternated).
+STEPS_PER_EXECUTION = 32
 SEED = 1337
 # 784*512 + 512 weights and biases, then 512*10 + 10: the tutorial's model.summary().
 EXPECTED_LAYER_PARAMS: tuple[int, ...] = (401_920, 5_130)
@@ -77,14 +80,18 @@ def _keras(keras: ModuleType | None) -> ModuleType:
     return imported
 
 
-def compile_model(model: Any) -> Any:
-    """Compile ``model`` with the tutorial's optimizer, loss and metrics; returns it."""
-    model.compile(optimizer=OPTIMIZER, loss=LOSS, metrics=list(METRICS))
+def compile_model(model: Any, *, jit_compile: bool | str = "auto") -> Any:
+    """Compile ``model`` with the tutorial's optimizer, loss and metrics; returns it.
+
+    ``jit_compile``: Keras' XLA setting; "auto" (Keras' default) suits long training, False
+    suits a few hundred steps, where XLA's compile costs more than it saves."""
+    model.compile(optimizer=OPTIMIZER, loss=LOSS, metrics=list(METRICS),
+                  steps_per_execution=STEPS_PER_EXECUTION, jit_compile=jit_compile)
     return model
 
 
 def build_model(keras: ModuleType | None = None, *, compile: bool = True,
-                name: str = "mnist_dense") -> Any:
+                name: str = "mnist_dense", jit_compile: bool | str = "auto") -> Any:
     """The tutorial's network, compiled unless ``compile=False``.
 
     ``keras``: the imported ``keras`` module to build with (default: ``import keras``), so a
@@ -96,7 +103,7 @@ def build_model(keras: ModuleType | None = None, *, compile: bool = True,
         k.layers.Dense(HIDDEN_UNITS, activation="relu", name="hidden"),
         k.layers.Dense(CLASSES, activation="softmax", name="classes"),
     ], name=name)
-    return compile_model(model) if compile else model
+    return compile_model(model, jit_compile=jit_compile) if compile else model
 
 
 def check_param_count(model: Any) -> int:
