@@ -10,6 +10,7 @@ and size always (a ``stat`` per file: fast), the sha256 too when ``deep`` (reads
 from __future__ import annotations
 
 import base64
+import csv
 import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from envs.contract.fileio import file_digest
 
-__all__ = ["Damage", "damaged_files"]
+__all__ = ["Damage", "RecordEntry", "damaged_files", "record_entries"]
 
 
 @dataclass(frozen=True)
@@ -37,25 +38,49 @@ def _sha256(path: Path) -> str:
     return base64.urlsafe_b64encode(file_digest(path)).rstrip(b"=").decode("ascii")
 
 
-def _check(dist: importlib.metadata.Distribution, name: str,
-           entry: importlib.metadata.PackagePath, deep: bool) -> Damage | None:
-    if entry.size is None and entry.hash is None:
+@dataclass(frozen=True)
+class RecordEntry:
+    """One ``RECORD`` row: a path relative to site-packages, its sha256 and size if listed."""
+
+    path: str
+    sha256: str | None
+    size: int | None
+
+
+def record_entries(dist: importlib.metadata.Distribution) -> list[RecordEntry]:
+    """``RECORD`` as written, every row. Not ``dist.files``: since Python 3.12 that silently
+    drops the files that no longer exist, which are exactly the ones this module looks for."""
+    text = dist.read_text("RECORD") or ""
+    entries = []
+    for row in csv.reader(text.splitlines()):
+        if not row or not row[0]:
+            continue
+        path, digest, size = (*row, "", "")[:3]
+        mode, _, value = digest.partition("=")
+        entries.append(RecordEntry(path, value if mode == "sha256" and value else None,
+                                   int(size) if size.isdigit() else None))
+    return entries
+
+
+def _check(dist: importlib.metadata.Distribution, name: str, entry: RecordEntry,
+           deep: bool) -> Damage | None:
+    if entry.size is None and entry.sha256 is None:
         return None  # RECORD itself, or files written after install (.pyc)
-    path = Path(str(dist.locate_file(entry)))
+    path = Path(str(dist.locate_file(entry.path)))
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return Damage(name, str(entry), "missing")
+        return Damage(name, entry.path, "missing")
     except OSError as exc:
-        return Damage(name, str(entry), f"unreadable: {exc.strerror or exc}")
+        return Damage(name, entry.path, f"unreadable: {exc.strerror or exc}")
     if entry.size is not None and size != entry.size:
-        return Damage(name, str(entry), f"size {size:,} B, RECORD says {entry.size:,} B")
-    if deep and entry.hash is not None and entry.hash.mode == "sha256":
+        return Damage(name, entry.path, f"size {size:,} B, RECORD says {entry.size:,} B")
+    if deep and entry.sha256 is not None:
         try:
-            if _sha256(path) != entry.hash.value:
-                return Damage(name, str(entry), "sha256 differs from RECORD")
+            if _sha256(path) != entry.sha256:
+                return Damage(name, entry.path, "sha256 differs from RECORD")
         except OSError as exc:
-            return Damage(name, str(entry), f"unreadable: {exc.strerror or exc}")
+            return Damage(name, entry.path, f"unreadable: {exc.strerror or exc}")
     return None
 
 
@@ -70,7 +95,7 @@ def damaged_files(names: Iterable[str], *, deep: bool = False) -> list[Damage]:
             dist = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
             continue
-        for entry in dist.files or ():
+        for entry in record_entries(dist):
             damage = _check(dist, name, entry, deep)
             if damage is not None:
                 out.append(damage)
