@@ -100,3 +100,16 @@ def damaged_files(names: Iterable[str], *, deep: bool = False) -> list[Damage]:
             if damage is not None:
                 out.append(damage)
     return out
+
+
+def damaged_distributions() -> list[str]:
+    """Every installed distribution with a missing or resized file (existence and size)."""
+    names = sorted({(d.metadata.get("Name") or "") for d in importlib.metadata.distributions()}
+                   - {""})
+    return sorted({d.dist for d in damaged_files(names)})
+
+
+if __name__ == "__main__":
+    # ``python -m verify.installed_files``: the damaged distributions, one name a line. Setup
+    # runs it in an environment it is about to call up to date, and reinstalls those named.
+    print("\n".join(damaged_distributions()))

@@ -96,6 +96,8 @@ class UvVenvBackend:
         sync = [uv, "pip", "sync", "--require-hashes", "--python", str(plan.env_python)]
         if plan.offline:
             sync.append("--offline")
+        for name in plan.damaged:  # same version, files gone: only a reinstall restores them
+            sync += ["--reinstall-package", name]
         out.append(Action("sync", "install exactly the lock's packages, hashes required",
                           (*sync, str(plan.lock))))
         return out

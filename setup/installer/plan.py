@@ -96,6 +96,7 @@ class Plan:
     uv: str | None = None
     reports: tuple[tuple[str, str], ...] = ()  # (topic, line) said before anything changes
     driver_missing: bool = False  # the variant needs the NVIDIA driver and none answered
+    damaged: tuple[str, ...] = ()  # installed distributions with missing or resized files
     actions: tuple[Action, ...] = field(default=())
 
     @property
@@ -130,6 +131,7 @@ class Plan:
             "sizes": {"download_mb": facts.variant(self.variant).download_mb,
                       "installed_gb": facts.variant(self.variant).installed_gb},
             "driver_missing": self.driver_missing,
+            "damaged": list(self.damaged),
             "actions": [{k: v for k, v in dataclasses.asdict(a).items()
                          if v not in (None, ())} for a in self.actions],
         }

@@ -7,11 +7,12 @@ would change something becomes an :class:`~setup.installer.plan.Action` in the p
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import sys
 import sysconfig
 import time
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from envs.contract import fileio, flags, record
 from envs.contract.errors import CannotProceed, UsageError
@@ -174,6 +175,18 @@ def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha:
     return reports, missing
 
 
+
+def _damaged(env_python: PurePath) -> tuple[str, ...]:
+    """Distributions of the environment whose installed files are missing or resized (the
+    packages check's fast RECORD check, run in the environment); () when it cannot tell."""
+    try:
+        done = subprocess.run([str(env_python), "-m", "verify.installed_files"],
+                              capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(done.stdout.split()) if done.returncode == 0 else ()
+
+
 def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                runner: Runner) -> Plan:
     """Check everything, then decide everything; raises KerasupError on the first problem."""
@@ -208,11 +221,17 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                                                                 time.gmtime()))
     up_to_date = (not options.force and wanted.matches(existing)
                   and Path(env_python).exists())
+    damaged = (_damaged(env_python) if up_to_date and target == host
+               and backend.name == "uv-venv" else ())
+    up_to_date = up_to_date and not damaged
     reports, driver_missing = _reports(options, target=target, host=host, lock=lock, sha=sha,
                                        environ=environ)
     reports.insert(2, ("prefix", _describe_prefix(prefix, kind, owner, existing is not None)))
     if unreadable:
         reports.append(("record", f"{unreadable}: the environment is rebuilt"))
+    if damaged:
+        reports.append(("installed files", f"{', '.join(damaged)} lost installed files since "
+                        "install: reinstalling them"))
     if not up_to_date:
         reports.append(("download", preflight.size_report(options.variant)))
         reports.append(("disk", preflight.check_disk(prefix, options.variant,
@@ -225,7 +244,8 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                 env_python=env_python, site_packages=site, repo=repo, record=wanted,
                 existing_record=existing is not None, up_to_date=up_to_date, offline=offline,
                 force=options.force, keras_json=kj.path, keras_json_action=kj.action,
-                tools=tools, uv=uv, reports=tuple(reports), driver_missing=driver_missing)
+                tools=tools, uv=uv, reports=tuple(reports), driver_missing=driver_missing,
+                damaged=damaged)
     env_actions = [] if up_to_date else [*uv_actions, *backend.actions(plan)]
     return dataclasses.replace(plan, actions=(*env_actions,
                                               *_configure_actions(plan, options, repo,
