@@ -82,8 +82,13 @@ def _freeze(uv: str, python: str, env: Mapping[str, str]) -> list[str]:
 def _write_log(log: Path, cmd: Sequence[object], body: Sequence[str]) -> None:
     head = [f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
             "# " + " ".join(str(c) for c in cmd)]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(log, ("\n".join([*head, *body]) + "\n").encode("utf-8"))
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(log, ("\n".join([*head, *body]) + "\n").encode("utf-8"))
+    except OSError as exc:
+        # The log is a convenience: a full or read-only disk must not hide why the install
+        # itself failed (that error is reported next, as one line).
+        emit(f"kerasup: note: could not write {log} ({exc.strerror or exc})")
 
 
 def run_install(runner: Runner, cmd: Sequence[object], *, env: Mapping[str, str], log: Path,

@@ -63,7 +63,8 @@ def _lock(options: Options, repo: Path, target: Target) -> tuple[Path, LockCover
 
 
 def _python(options: Options, *, target: Target, host: Target, lock: Path,
-            environ: Mapping[str, str], offline: bool, recorded: str | None) -> PythonChoice:
+            environ: Mapping[str, str], offline: bool, recorded: str | None,
+            prefix: Path | None = None) -> PythonChoice:
     if options.in_place:
         running = f"{sys.version_info[0]}.{sys.version_info[1]}"
         if running not in PYTHONS:
@@ -84,7 +85,8 @@ def _python(options: Options, *, target: Target, host: Target, lock: Path,
     if target != host:
         return PythonChoice(options.python or DEFAULT_PYTHON, None, "target")
     return resolve_python(want=options.python, python_exe=options.python_exe, target=target,
-                          environ=environ, offline=offline, recorded=recorded)
+                          environ=environ, offline=offline, recorded=recorded,
+                          prefix=prefix)
 
 
 def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str, str],
@@ -206,7 +208,7 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
     existing, unreadable = record.read(prefix) if owner != "foreign" else (None, None)
     recorded = existing.python if existing and owner == "kerasup" else None
     python = _python(options, target=target, host=host, lock=lock, environ=environ,
-                     offline=offline, recorded=recorded)
+                     offline=offline, recorded=recorded, prefix=prefix)
     if python.version not in covered.pythons:
         raise UsageError(f"the {options.variant} lock does not cover Python {python.version}: "
                          f"it covers {covered.describe()}", fix="choose another --python")

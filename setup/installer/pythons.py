@@ -151,6 +151,25 @@ def venv_python_version(prefix: Path) -> str | None:
     return None
 
 
+def venv_base_python(prefix: Path, version: str) -> PythonInfo | None:
+    """The interpreter the virtual environment at ``prefix`` was made from (pyvenv.cfg's
+    ``home``), when it still runs and is Python ``version``: one probe, where a search probes
+    every Python on the machine (pyenv shims cost 0.2 s each)."""
+    home = None
+    with contextlib.suppress(OSError):
+        for line in (prefix / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "home":
+                home = Path(value.strip())
+    if home is None:
+        return None
+    for name in (f"python{version}", "python3", "python.exe"):
+        if (home / name).is_file():
+            info = probe_python(home / name)
+            return info if info is not None and info.minor == version else None
+    return None
+
+
 @dataclass(frozen=True)
 class PythonChoice:
     """The interpreter an environment is made from.
@@ -183,7 +202,7 @@ def _downloads_allowed(environ: Mapping[str, str], offline: bool) -> bool:
 
 def resolve_python(*, want: str | None, python_exe: Path | None, target: Target,
                    environ: Mapping[str, str], offline: bool,
-                   recorded: str | None) -> PythonChoice:
+                   recorded: str | None, prefix: Path | None = None) -> PythonChoice:
     """The interpreter for a virtual environment, or an error saying plainly why none fits.
 
     Order: --python-exe, KERASUP_PYTHON, an installed Python of the wanted version (--python,
@@ -195,6 +214,10 @@ def resolve_python(*, want: str | None, python_exe: Path | None, target: Target,
         return _explicit(environ["KERASUP_PYTHON"], "KERASUP_PYTHON", want)
     version = want or (recorded if recorded in PYTHONS else None) or DEFAULT_PYTHON
     note = None if want or version != recorded else "the version the existing install uses"
+    if prefix is not None and recorded == version:
+        base = venv_base_python(prefix, version)
+        if base is not None:
+            return PythonChoice(version, str(base.executable), "existing environment", note)
     found = find_pythons(target, environ)
     chosen = choose_python(found, version)
     if chosen:
