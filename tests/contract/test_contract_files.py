@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -16,22 +15,14 @@ from envs.contract import fileio, keras_json, record
 from envs.contract.errors import ExitCode, KerasupError, UsageError
 from envs.contract.flags import env_flag, env_number, offline
 from envs.contract.layout import Layout
-
-ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+from tests.realfs import tmpfs
 
 
 @pytest.fixture
 def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A real 64 KiB tmpfs (root only), unmounted afterwards."""
-    if not ROOT:
-        pytest.skip("mounting a tmpfs needs root")
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
-    try:
+    with tmpfs(tmp_path / "mnt") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_write_atomic_keeps_mode_and_leaves_no_temp(tmp_path: Path) -> None:

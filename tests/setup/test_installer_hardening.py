@@ -5,7 +5,6 @@ fix, the documented exit code. Real processes and files, on a toy lock (the real
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
@@ -14,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from setup_helpers import clean_env, lock_excerpt, toy_plan, toy_repo, toy_setup
 from envs.contract.errors import ExitCode
 from envs.contract.layout import Layout
 from envs.contract.record import read as read_record
+from tests.realfs import tmpfs
 
 pytestmark = pytest.mark.usefixtures("setup_tools")
 
@@ -142,25 +141,9 @@ def test_keras_json_directory_is_moved_aside(tmp_path, repo, uv):
     assert len(aside) == 1 and (aside[0] / "inside").read_text() == "x"
 
 
-@contextlib.contextmanager
-def _tmpfs(path: Path, options: str) -> Iterator[Path]:
-    """A real tmpfs mounted at ``path`` (root only), always unmounted."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
-
-
 def test_unwritable_keras_json_keeps_the_environment_recorded(tmp_path, repo, uv):
     prefix = tmp_path / "env"
-    with _tmpfs(tmp_path / "ro-home", "size=1m,ro") as home:
+    with tmpfs(tmp_path / "ro-home", "size=1m,ro") as home:
         ran = toy_setup(repo, tmp_path, "--prefix", str(prefix), KERAS_HOME=str(home), **uv)
         assert ran.returncode == ExitCode.CANNOT_PROCEED, ran.stdout + ran.stderr
         assert len(ran.error_lines) == 1 and "cannot write" in ran.stderr
@@ -170,7 +153,7 @@ def test_unwritable_keras_json_keeps_the_environment_recorded(tmp_path, repo, uv
 
 
 def test_full_disk_says_free_space(tmp_path, repo, uv):
-    with _tmpfs(tmp_path / "small", "size=64k") as small:
+    with tmpfs(tmp_path / "small", "size=64k") as small:
         ran = toy_setup(repo, tmp_path, "--prefix", str(small / "env"),
                         KERASUP_MIN_FREE_GB="0", UV_LINK_MODE="copy", **uv)
         assert ran.returncode == ExitCode.CANNOT_PROCEED, ran.stdout + ran.stderr

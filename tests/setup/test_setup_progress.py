@@ -6,12 +6,7 @@ Real installs of the CPU lock (uv's cache makes them seconds), in a pipe and on 
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +20,7 @@ from setup.installer.plan import Options
 from setup.installer.planner import build_plan
 from setup.installer.runner import Runner
 from setup.installer.workflow import confirm_without_driver
+from tests.realfs import pty_chunks
 
 pytestmark = pytest.mark.usefixtures("setup_tools")
 NO_GPU_PATH = "/usr/bin:/bin"  # no nvidia-smi on it (the test skips where there is one)
@@ -44,29 +40,8 @@ def _no_driver() -> None:
 
 def _pty_run(cmd: list[str], env: dict[str, str], answer: bytes | None = None,
              timeout: float = 900) -> tuple[str, int]:
-    main, child = pty.openpty()
-    proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=child, env=env, cwd=REPO)
-    os.close(child)
-    out, t0 = b"", time.monotonic()
-    try:
-        while time.monotonic() - t0 < timeout:
-            ready, _, _ = select.select([main], [], [], 0.2)
-            if ready:
-                try:
-                    data = os.read(main, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                out += data
-                if answer is not None and b"[y/N]" in out:
-                    os.write(main, answer)
-                    answer = None
-            elif proc.poll() is not None:
-                break
-    finally:
-        os.close(main)
-    return out.decode("utf-8", "replace"), proc.wait(timeout=60)
+    chunks, code = pty_chunks(cmd, env, cwd=REPO, timeout=timeout, answer=answer)
+    return "".join(chunk for _, chunk in chunks), code
 
 
 def test_uv_output_lines_sort_into_screen_and_log() -> None:

@@ -13,33 +13,18 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from envs.contract.errors import CannotProceed, ExitCode
+from tests.realfs import tmpfs
 from verify.checks import CHECK_NAMES
 from verify.reports import commit
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str = "64k", *options: str) -> Iterator[Path]:
-    """A real, tiny tmpfs mounted at ``where`` (root only), always unmounted after."""
-    where.mkdir(parents=True, exist_ok=True)
-    opts = ",".join([f"size={size}", *options])
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(where)],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def fill(folder: Path, leave: int = 0) -> None:
@@ -118,7 +103,7 @@ def test_a_report_into_a_directory_is_refused_before_any_check(cpu_env, verify_h
 @pytest.mark.parametrize("state", ["full", "read-only"])
 def test_a_full_or_read_only_place_is_refused_up_front(cpu_env, verify_home, tmp_path: Path,
                                                        state: str) -> None:
-    with tmpfs(tmp_path / "mnt", "64k", *(["ro"] if state == "read-only" else [])) as mnt:
+    with tmpfs(tmp_path / "mnt", "size=64k,ro" if state == "read-only" else "size=64k") as mnt:
         if state == "full":
             fill(mnt)
         report = mnt / "report.json"
@@ -133,7 +118,7 @@ def test_a_full_or_read_only_place_is_refused_up_front(cpu_env, verify_home, tmp
 
 def test_a_disk_that_fills_up_leaves_no_half_report_and_keeps_the_old_ones(
         tmp_path: Path) -> None:
-    with tmpfs(tmp_path / "mnt", "64k") as mnt:
+    with tmpfs(tmp_path / "mnt") as mnt:
         old_json, old_junit = mnt / "r.json", mnt / "r.xml"
         old_json.write_text('{"old": true}')
         old_junit.write_text("<old/>")

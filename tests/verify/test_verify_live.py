@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.realfs import pty_chunks
 
 pytestmark = pytest.mark.slow
 
@@ -26,28 +25,7 @@ def _env(verify_home: dict[str, str]) -> dict[str, str]:
 def _run_in_pty(argv: list[str], env: dict[str, str], cwd: Path,
                 timeout: float = 600) -> tuple[list[tuple[float, str]], int]:
     """Run ``argv`` on a pty; every chunk it wrote, with the seconds since the start."""
-    main, child = pty.openpty()
-    t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=child, stdout=child, stderr=child, env=env, cwd=cwd,
-                            close_fds=True)
-    os.close(child)
-    chunks: list[tuple[float, str]] = []
-    try:
-        while time.monotonic() - t0 < timeout:
-            ready, _, _ = select.select([main], [], [], 0.2)
-            if ready:
-                try:
-                    data = os.read(main, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not data:
-                    break
-                chunks.append((time.monotonic() - t0, data.decode("utf-8", "replace")))
-            elif proc.poll() is not None:
-                break
-    finally:
-        os.close(main)
-    return chunks, proc.wait(timeout=60)
+    return pty_chunks(argv, env, cwd=cwd, timeout=timeout)
 
 
 def _first(chunks: list[tuple[float, str]], needle: str) -> float:
