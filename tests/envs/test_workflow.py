@@ -7,6 +7,7 @@ import re
 import pytest
 
 from envs.lock.conda_solve import snapshot_channel
+from envs.lock.sbom import SBOM_FILE
 from envs.lock.spec import ENVS_DIR, load_spec
 from envs.lock.workflow import LOCK_FILES, check_variant, lock_variant
 
@@ -71,8 +72,9 @@ def test_full_relock_reproduces_the_committed_locks(envs_copy, conda_forge_snaps
     """With the exclude-newer date the lock records, re-resolving changes nothing."""
     spec = load_spec("cpu", envs_copy)
     result = lock_variant(spec, snapshot_channel(conda_forge_snapshot))
-    assert [p.name for p in result.paths] == list(LOCK_FILES)
-    for name in LOCK_FILES:
+    written = [*LOCK_FILES, SBOM_FILE]
+    assert [p.name for p in result.paths] == written
+    for name in written:
         assert (envs_copy / "cpu" / name).read_bytes() == \
             (ENVS_DIR / "cpu" / name).read_bytes(), name
     assert check_variant(spec) == []
