@@ -102,10 +102,8 @@ def _verify(prefix: Path, data: Path | None, environ: Mapping[str, str]) -> int:
 
 def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """``--from-bundle``: check, install offline, record, verify (with the bundle's MNIST)."""
-    if args.prefix is None:
-        raise UsageError("--from-bundle needs --prefix", fix="name where the environment goes, "
-                         "e.g. --prefix /opt/kerasup/cpu (install.sh passes .venv beside it)")
-    prefix = Path(args.prefix).expanduser().absolute()
+    # Not the bundle's own folder: a USB stick is read-only, or gone tomorrow.
+    prefix = Path(args.prefix or Path.home() / "kerasup-env").expanduser().absolute()
     python = _bundle_python(args, environ)
     with tempfile.TemporaryDirectory(prefix="kerasup-bundle-") as tmp:
         root = open_bundle(args.from_bundle, Path(tmp))
