@@ -76,7 +76,7 @@ def make(args: argparse.Namespace, environ: Mapping[str, str], repo: Path) -> in
                          progress=lambda name: emit(f"kerasup: wheel {name}"))
     where = result.archive or result.directory
     emit(f"kerasup: bundle {where}: {len(result.manifest.files)} files for "
-         f"{', '.join(result.manifest.target_labels())}; install it offline with its "
+         f"{result.manifest.target_labels()}; install it offline with its "
          "install.sh (install.ps1 on Windows)")
     return ExitCode.OK
 

@@ -13,6 +13,7 @@ INSTALL_SH = """#!/bin/sh
 # Usage: ./install.sh [--prefix DIR] [--yes] [--variant ...]   (same options as setup/ubuntu.sh)
 set -eu
 here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+export PYTHONDONTWRITEBYTECODE=1  # leave the bundle as it was built (it may be read-only)
 exec bash "$here/toolkit/setup/ubuntu.sh" --from-bundle "$here" "$@"
 """
 

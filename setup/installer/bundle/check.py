@@ -57,8 +57,10 @@ _OS_LITTER = {".DS_Store", "Thumbs.db", "desktop.ini", ".Spotlight-V100", ".Tras
 
 def _litter(rel: str) -> bool:
     parts = rel.split("/")
-    return bool(_OS_LITTER & set(parts)) or (parts[-1].startswith("._")
-                                              and not parts[-1].endswith(".whl"))
+    if _OS_LITTER & set(parts) or "__pycache__" in parts:
+        # __pycache__: Python compiles the toolkit as it runs it from the bundle (derived)
+        return True
+    return parts[-1].startswith("._") and not parts[-1].endswith(".whl")
 
 
 def _check_listing(bundle: Path, manifest: Manifest) -> None:
