@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from envs.contract import flags
+from envs.contract import flags, kernel
 from envs.contract.errors import CannotProceed, ExitCode, UsageError
 from envs.contract.facts import DEFAULT_PYTHON
 from envs.contract.layout import Layout
@@ -100,6 +100,19 @@ def _verify(prefix: Path, data: Path | None, environ: Mapping[str, str]) -> int:
     return subprocess.run(cmd, env=dict(environ), cwd=layout.share, check=False).returncode
 
 
+def _register_kernel(args: argparse.Namespace, prefix: Path, variant: str, minor: str,
+                     environ: Mapping[str, str]) -> None:
+    """The same Jupyter kernel the online install registers (per user, or --kernel-prefix)."""
+    name = args.kernel_name or kernel.kernel_name(variant, prefix, default=False)
+    display = kernel.display_name(minor, variant, default=False, prefix=prefix)
+    argv = kernel.register_argv(str(Target.current().venv_python(prefix)), name, display,
+                                kernel_prefix=str(args.kernel_prefix) if args.kernel_prefix
+                                else None)
+    done = subprocess.run(argv, env=dict(environ), capture_output=True, text=True, check=False)
+    emit(f"kerasup: Jupyter kernel {name!r}: " + ("registered" if done.returncode == 0 else
+         f"not registered ({' '.join(done.stderr.split())[-200:]})"))
+
+
 def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """``--from-bundle``: check, install offline, record, verify (with the bundle's MNIST)."""
     # Not the bundle's own folder: a USB stick is read-only, or gone tomorrow.
@@ -112,6 +125,8 @@ def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         data = root / manifest.data if manifest.data else None
         emit(f"kerasup: installed {prefix} from {args.from_bundle} offline in "
              f"{done.seconds.get('total', 0):.1f}s")
+        if args.kernel:
+            _register_kernel(args, prefix, manifest.variant, python_minor(python), environ)
         if not args.verify:
             return ExitCode.OK
         return _verify(prefix, data, environ)
