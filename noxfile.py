@@ -235,3 +235,11 @@ def bench(session: nox.Session) -> None:
         args += ["--data", str(MNIST_T10K)]
     session.run(str(python), "benchmarks/bench.py", *args, *session.posargs, external=True,
                 env={"TF_CPP_MIN_LOG_LEVEL": "2"})
+    # The fleet report over 1,000 generated reports, and the offline bundle: build time and
+    # size, and the offline install against its floor (a plain `uv pip sync --offline`).
+    session.run(str(python), "benchmarks/fleet_report.py", "--json",
+                str(OUT / "bench" / "fleet_report.json"), external=True)
+    bundle = ["--json", str(OUT / "bench" / "bundle.json"), "--python", _session_python(session)]
+    if MNIST_T10K.is_dir():
+        bundle += ["--data", str(MNIST_T10K)]
+    session.run("python", "benchmarks/bundle_bench.py", *bundle)
