@@ -7,6 +7,7 @@ would change something becomes an :class:`~setup.installer.plan.Action` in the p
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import sysconfig
@@ -46,9 +47,13 @@ def _targets(options: Options) -> tuple[Target, Target]:
     return target, host
 
 
-def _prefix(options: Options, repo: Path) -> Path:
+def _prefix(options: Options, repo: Path, target: Target) -> Path:
     if options.in_place:
         return Path(sys.prefix)
+    if options.prefix and target.is_windows != (os.name == "nt"):
+        # A prefix on another OS family (--platform): kept as written; this machine's cwd
+        # means nothing there (and Python 3.13's pathlib no longer lets a drive win).
+        return Path(options.prefix)
     return Path(options.prefix or default_prefix(repo)).expanduser().absolute()
 
 
@@ -196,7 +201,7 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
     preflight.check_python(options.python)
     target, host = _targets(options)
     offline = options.offline or flags.offline(environ)
-    prefix = _prefix(options, repo)
+    prefix = _prefix(options, repo, target)
     lock, covered = _lock(options, repo, target)
     backend = choose_backend(options, environ)
     if options.in_place:
