@@ -10,6 +10,7 @@ import pytest
 from packaging.markers import Marker
 from packaging.tags import parse_tag
 
+from envs.contract.facts import PYTHONS, VARIANTS
 from envs.contract.piplock import parse_requirements
 from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.markers import MarkerError, evaluate, target_environment
@@ -17,8 +18,6 @@ from setup.installer.bundle.select import BUNDLE_PLATFORMS, BundleTarget, select
 from setup.installer.bundle.uvwheel import UV_VERSION, uv_wheel
 
 REPO = Path(__file__).resolve().parents[2]
-VARIANTS = ("cpu", "gpu")
-PYTHONS = ("3.11", "3.12", "3.13")
 _PLATFORM_TAG = {"linux-64": "x86_64", "linux-aarch64": "aarch64", "osx-arm64": "macosx",
                  "win-64": "win_amd64"}
 

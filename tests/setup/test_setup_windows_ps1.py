@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from setup_helpers import UBUNTU_SH, WINDOWS_PS1
 
+from envs.contract import facts
 from setup.installer.cli import build_parser
 
 TEXT = WINDOWS_PS1.read_text(encoding="utf-8")
@@ -204,3 +205,12 @@ def test_powershell_parser_accepts_it():
     out = subprocess.run([pwsh, "-NoProfile", "-Command", script], capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_pythons_it_looks_for_are_the_contracts():
+    """PowerShell cannot import the contract: hold its list (newest first) to it."""
+    found = re.search(r"^\$script:SupportedPythons = @\(([^)]*)\)", TEXT, re.MULTILINE)
+    assert found, "windows.ps1 names the Pythons it looks for"
+    listed = tuple(v.strip().strip("'") for v in found.group(1).split(","))
+    assert listed == tuple(reversed(facts.PYTHONS))
+    assert f"@('{facts.DEFAULT_PYTHON}')" in TEXT and "Python.Python.$v" in TEXT

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from envs.contract.facts import PYTHONS
 from verify.locks import (
     LockEntry,
     LockError,
@@ -145,7 +146,7 @@ def test_declared_coverage_of_the_real_locks() -> None:
     from verify.locks import lock_coverage
 
     req = lock_coverage(CPU_LOCK, "linux-64")
-    assert req.pythons == ["3.11", "3.12", "3.13"]
+    assert req.pythons == list(PYTHONS)
     assert req.platforms == ["linux-64", "linux-aarch64", "osx-arm64", "win-64"]
     gpu_lock = REPO / "envs" / "gpu" / "requirements.txt"
     if gpu_lock.is_file():
@@ -158,7 +159,7 @@ def test_declared_coverage_of_the_real_locks() -> None:
     pylock = CPU_LOCK.with_name("pylock.toml")
     if pylock.is_file():
         cov = lock_coverage(pylock, "linux-64")
-        assert cov.environments and cov.pythons == ["3.11", "3.12", "3.13"]
+        assert cov.environments and cov.pythons == list(PYTHONS)
 
 
 @pytest.mark.parametrize("name", ["requirements.txt", "pylock.toml", "mine.lock"])
