@@ -279,9 +279,8 @@ def verify(out_dir: Path, *, repo: Path = REPO_ROOT, data: Path | None = None,
     dot = find_dot(target, environ, env_prefix=sys.prefix)
     extra = [Path(sys.executable).parent, *([dot] if dot else [])]
     env = {**environ, "PATH": path_with(extra, environ.get("PATH", ""), target)}
-    cmd = [sys.executable, "-m", "verify", "--json", str(layout.verify_report), "--junit",
-           str(layout.verify_junit), "--out", str(out_dir),
-           *(["--data", str(data)] if data is not None else [])]
+    cmd = layout.verify_argv(sys.executable, "--out", str(out_dir),
+                             *(["--data", str(data)] if data is not None else []))
     done = Runner().run(cmd, env=env, cwd=layout.share)
     returncode = 1 if done is None else done.returncode
     report = (json.loads(layout.verify_report.read_text(encoding="utf-8"))

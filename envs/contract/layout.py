@@ -51,6 +51,12 @@ class Layout:
         """Held (flock) while a setup works on this prefix, so a second one waits or stops."""
         return self.share / "setup.lock"
 
+    def verify_argv(self, python: str, *extra: str) -> list[str]:
+        """``python -m verify`` writing its JSON and JUnit reports to their places here: how
+        setup, the Colab notebook and a bundle install all run verify in an environment."""
+        return [python, "-m", "verify", "--json", str(self.verify_report),
+                "--junit", str(self.verify_junit), *extra]
+
     def owned(self) -> bool:
         """True when kerasup made this environment (its marker or install record is there)."""
         return self.marker.is_file() or self.install_record.is_file()

@@ -94,8 +94,7 @@ def _bundle_python(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def _verify(prefix: Path, data: Path | None, environ: Mapping[str, str]) -> int:
     layout = Layout(prefix)
     python = Target.current().venv_python(prefix)
-    cmd = [str(python), "-m", "verify", "--json", str(layout.verify_report),
-           "--junit", str(layout.verify_junit), *(["--data", str(data)] if data else [])]
+    cmd = layout.verify_argv(str(python), *(["--data", str(data)] if data else []))
     emit(f"kerasup: running verify: {' '.join(cmd)}")
     return subprocess.run(cmd, env=dict(environ), cwd=layout.share, check=False).returncode
 

@@ -143,9 +143,9 @@ def _configure_actions(plan: Plan, options: Options, repo: Path,
     if options.verify:
         layout = Layout(plan.prefix)
         out.append(Action("verify", "run python -m verify in the environment",
-                          (str(plan.env_python), "-m", "verify", "--json",
-                           str(layout.verify_report), "--junit", str(layout.verify_junit),
-                           *options.verify_args), cwd=str(layout.share)))
+                          tuple(layout.verify_argv(str(plan.env_python),
+                                                   *options.verify_args)),
+                          cwd=str(layout.share)))
     return out
 
 
