@@ -15,12 +15,12 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from envs.contract import flags, kernel
+from envs.contract import flags
 from envs.contract.errors import CannotProceed, ExitCode, UsageError
 from envs.contract.facts import DEFAULT_PYTHON
 from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
-from setup.installer import netcheck
+from setup.installer import jupyter, netcheck
 from setup.installer.bundle.build import BundleRequest, default_data, make_bundle
 from setup.installer.bundle.check import check_bundle, open_bundle
 from setup.installer.bundle.offline import install_from_bundle, python_minor
@@ -102,14 +102,17 @@ def _verify(prefix: Path, data: Path | None, environ: Mapping[str, str]) -> int:
 def _register_kernel(args: argparse.Namespace, prefix: Path, variant: str, minor: str,
                      environ: Mapping[str, str]) -> None:
     """The same Jupyter kernel the online install registers (per user, or --kernel-prefix)."""
-    name = args.kernel_name or kernel.kernel_name(variant, prefix, default=False)
-    display = kernel.display_name(minor, variant, default=False, prefix=prefix)
-    argv = kernel.register_argv(str(Target.current().venv_python(prefix)), name, display,
-                                kernel_prefix=str(args.kernel_prefix) if args.kernel_prefix
-                                else None)
-    done = subprocess.run(argv, env=dict(environ), capture_output=True, text=True, check=False)
-    emit(f"kerasup: Jupyter kernel {name!r}: " + ("registered" if done.returncode == 0 else
-         f"not registered ({' '.join(done.stderr.split())[-200:]})"))
+    target = Target.current()
+    plan = jupyter.kernel_plan(variant=variant, python=minor, prefix=prefix, default=False,
+                               env_python=target.venv_python(prefix), target=target,
+                               environ=environ, name=args.kernel_name,
+                               kernel_prefix=args.kernel_prefix)
+    if plan.current:
+        return
+    done = subprocess.run(list(plan.command), env=dict(environ), capture_output=True,
+                          text=True, check=False)
+    emit(f"kerasup: Jupyter kernel {plan.name!r}: " + ("registered" if done.returncode == 0
+         else f"not registered ({' '.join(done.stderr.split())[-200:]})"))
 
 
 def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
