@@ -10,7 +10,6 @@ for conda-lock.yml, ``pyyaml``.
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -26,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 from envs.contract.errors import LockError
 from envs.contract.lockheader import KEY_PLATFORMS, KEY_PYTHONS, read_header
 from envs.contract.piplock import parse_requirements
+from verify.distributions import Installed, installed
 
 __all__ = [
     "RELEVANT",
@@ -229,14 +229,9 @@ def applicable(entries: Iterable[LockEntry],
     return chosen, notes
 
 
-def installed_versions() -> dict[str, str]:
+def installed_versions(found: Mapping[str, Installed] | None = None) -> dict[str, str]:
     """Installed distributions on ``sys.path``, canonical name -> version (first wins)."""
-    out: dict[str, str] = {}
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata.get("Name")  # type: ignore[attr-defined]
-        if name:
-            out.setdefault(canonicalize_name(name), dist.version)
-    return out
+    return {key: dist.version for key, dist in (found or installed()).items()}
 
 
 def _same_version(a: str, b: str) -> bool:
@@ -291,33 +286,37 @@ def compare(locked: Mapping[str, LockEntry], installed: Mapping[str, str],
     return cmp
 
 
-def broken_requirements(env: Mapping[str, str] | None = None) -> list[str]:
+def broken_requirements(env: Mapping[str, str] | None = None,
+                        found: Mapping[str, Installed] | None = None) -> list[str]:
     """What ``pip check`` reports: requirements of installed distributions that are missing
-    or at a version outside the range they ask for (markers evaluated, extras ignored)."""
-    installed = installed_versions()
-    seen: set[str] = set()
+    or at a version outside the range they ask for (markers evaluated, extras ignored).
+    ``found``: the installed distributions, when the caller has read them already."""
+    found = found if found is not None else installed()
     out: list[str] = []
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata.get("Name")  # type: ignore[attr-defined]
-        if not name or canonicalize_name(name) in seen:
-            continue
-        seen.add(canonicalize_name(name))
-        for raw in dist.requires or []:
-            try:
-                req = Requirement(raw)
-            except InvalidRequirement:
-                continue
-            if req.marker is not None:
-                try:
-                    if not req.marker.evaluate({**(env or {}), "extra": ""}):
-                        continue
-                except InvalidMarker:
-                    continue
-            have = installed.get(canonicalize_name(req.name))
-            if have is None:
-                out.append(f"{name} {dist.version} requires {req.name}, which is not "
-                           "installed.")
-            elif req.specifier and not req.specifier.contains(have, prereleases=True):
-                out.append(f"{name} {dist.version} has requirement {req}, but you have "
-                           f"{req.name} {have}.")
+    for dist in found.values():
+        for raw in dist.requires:
+            problem = _unmet(dist, raw, found, env)
+            if problem:
+                out.append(problem)
     return sorted(out)
+
+
+def _unmet(dist: Installed, raw: str, found: Mapping[str, Installed],
+           env: Mapping[str, str] | None) -> str | None:
+    try:
+        req = Requirement(raw)
+    except InvalidRequirement:
+        return None
+    if req.marker is not None:
+        try:
+            if not req.marker.evaluate({**(env or {}), "extra": ""}):
+                return None
+        except InvalidMarker:
+            return None
+    have = found.get(canonicalize_name(req.name))
+    if have is None:
+        return f"{dist.name} {dist.version} requires {req.name}, which is not installed."
+    if req.specifier and not req.specifier.contains(have.version, prereleases=True):
+        return (f"{dist.name} {dist.version} has requirement {req}, but you have "
+                f"{req.name} {have.version}.")
+    return None

@@ -12,6 +12,8 @@ from packaging.utils import canonicalize_name
 
 from envs.contract.platforms import current_platform
 from verify.cli import Options
+from verify.distributions import Installed
+from verify.distributions import installed as installed_distributions
 from verify.installed_files import damaged_files
 from verify.locks import (
     Comparison,
@@ -72,13 +74,13 @@ def _broken(check: Recorder, broken: list[str], locked: Mapping[str, LockEntry],
                       "do not use them (pip uninstall NAME), or re-sync the lock: " + fix)
 
 
-def _files(check: Recorder, locked: Mapping[str, LockEntry], installed: Mapping[str, str],
-           cmp: Comparison, deep: bool, fix: str) -> int:
+def _files(check: Recorder, locked: Mapping[str, LockEntry],
+           installed: Mapping[str, Installed], cmp: Comparison, deep: bool, fix: str) -> int:
     """Installed files of the locked distributions at the locked version against their
     RECORD; how many distributions were checked."""
     other = {n for n, _ in cmp.missing} | {n for n, _, _ in cmp.mismatched}
     names = sorted(n for n in locked if n in installed and n not in other)
-    damage = damaged_files(names, deep=deep)
+    damage = damaged_files(names, deep=deep, found=installed)
     check.detail("files_checked", "sha256" if deep else "existence and size")
     if not damage:
         return len(names)
@@ -109,9 +111,10 @@ def test_packages(check: Recorder, context: Context, options: Options) -> None:
     except LockError as exc:
         check.fail(f"cannot read the lock: {exc.message}", exc.fix)
     locked, notes = applicable(entries)
-    installed = installed_versions()
+    found = installed_distributions()  # read once: versions, requirements and RECORD
+    installed = installed_versions(found)
     cmp = compare(locked, installed, kind, platform.python_version())
-    broken = broken_requirements()
+    broken = broken_requirements(found=found)
     check.detail("kind", kind)
     check.detail("locked_here", len(locked))
     check.detail("matched", cmp.matched)
@@ -122,7 +125,7 @@ def test_packages(check: Recorder, context: Context, options: Options) -> None:
     fix = _reinstall_fix(context, kind)
     _versions(check, cmp, fix)
     _broken(check, broken, locked, fix)
-    checked = _files(check, locked, installed, cmp, options.deep, fix)
+    checked = _files(check, locked, found, cmp, options.deep, fix)
     if cmp.unexpected:
         names = ", ".join(f"{n} {v}" for n, v in cmp.unexpected[:8])
         check.warning(f"{len(cmp.unexpected)} relevant package(s) not in the lock: {names}",
