@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from verify import preload
 from verify.keras_config import import_failure_fix
 from verify.plugin import Recorder
 
@@ -16,6 +17,7 @@ __all__ = ["import_keras"]
 def import_keras(check: Recorder) -> ModuleType:
     """``import keras``, or end the check with a failure that names the cause."""
     try:
+        preload.wait()  # the background import (verify.preload), when one runs
         import keras
     except Exception as exc:  # ValueError for a bad backend, ImportError, ...
         text = str(exc).strip().splitlines()

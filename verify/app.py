@@ -22,8 +22,8 @@ from typing import TextIO
 
 from envs.contract.errors import CannotProceed, ExitCode, KerasupError, LockError, UsageError
 from envs.contract.platforms import current_platform
-from verify import SCHEMA_VERSION, __version__
-from verify.checks import CHECK_NAMES, HERE, check_path, describe
+from verify import SCHEMA_VERSION, __version__, preload
+from verify.checks import CHECK_NAMES, HERE, TENSORFLOW_CHECKS, check_path, describe
 from verify.cli import Options, parse_args
 from verify.machine import Context, machine_facts, resolve_context
 from verify.progress import Progress, live_wanted
@@ -59,20 +59,25 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
     ``progress``: prints each check's line as it finishes (and a live line on a terminal).
     KeyboardInterrupt when the run was interrupted.
     """
-    import pytest
+    from verify.gpu import HARMLESS
 
-    from verify.plugin import VerifyPlugin
-
-    plugin = VerifyPlugin(options, context, progress)
-    args = [str(checks_dir / check_path(n).name) for n in CHECK_NAMES]
-    args += ["-c", str(HERE / "pytest.ini"), "--rootdir", str(checks_dir), "-p", "no:cacheprovider",
-             "-p", "no:terminal", "-p", "no:stepwise", "--continue-on-collection-errors",
-             "-o", "faulthandler_timeout=0"]
-    if junit is not None:
-        args += ["--junitxml", str(junit)]
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
-    with _pytest_environment(options.verbose):
+    with _pytest_environment(options.verbose), preload.hold_stderr(
+            HARMLESS, hold=not options.verbose):
+        if checks_dir == HERE and _import_ahead(options):
+            preload.start()  # overlaps pytest's start-up and the checks that need no TF
+        import pytest
+
+        from verify.plugin import VerifyPlugin
+
+        plugin = VerifyPlugin(options, context, progress)
+        args = [str(checks_dir / check_path(n).name) for n in CHECK_NAMES]
+        args += ["-c", str(HERE / "pytest.ini"), "--rootdir", str(checks_dir),
+                 "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+                 "--continue-on-collection-errors", "-o", "faulthandler_timeout=0"]
+        if junit is not None:
+            args += ["--junitxml", str(junit)]
         code = pytest.main(args, plugins=[plugin])
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt
@@ -85,6 +90,14 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
         started=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.perf_counter() - t0,
     )
+
+
+def _import_ahead(options: Options) -> bool:
+    """Whether to import TensorFlow at once: a selected check needs it, and no --fix of
+    keras.json comes first (Keras reads keras.json as it is imported)."""
+    if options.fix and "keras_json" in options.selected:
+        return False
+    return any(name in TENSORFLOW_CHECKS for name in options.selected)
 
 
 def _options_dict(options: Options) -> dict[str, object]:

@@ -197,7 +197,10 @@ def probe_driver() -> tuple[DriverInfo | None, list[str]]:
 
 
 def probe_build() -> BuildInfo:
-    """Layer (b); imports TensorFlow."""
+    """Layer (b); imports TensorFlow (or waits for verify.preload's import)."""
+    from verify import preload
+
+    preload.wait()
     import tensorflow as tf
 
     build = dict(tf.sysconfig.get_build_info())

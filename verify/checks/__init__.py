@@ -8,14 +8,17 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-__all__ = ["CHECK_NAMES", "check_path", "describe", "normalize_name"]
+__all__ = ["CHECK_NAMES", "TENSORFLOW_CHECKS", "check_path", "describe", "normalize_name"]
 
 HERE = Path(__file__).resolve().parent
 
-# Run order: cheap facts first, so a broken basic layer is reported before the heavy checks.
+# Run order: cheap facts first, so a broken basic layer is reported before the heavy checks;
+# the checks that need no TensorFlow run while verify.preload imports it.
 CHECK_NAMES: tuple[str, ...] = (
-    "python_platform", "keras_json", "gpu", "packages", "mnist", "model_graph", "jupyter_kernel",
+    "python_platform", "keras_json", "packages", "jupyter_kernel", "gpu", "mnist", "model_graph",
 )
+# The checks that import TensorFlow and Keras (verify.preload starts that import at once).
+TENSORFLOW_CHECKS: frozenset[str] = frozenset({"gpu", "mnist", "model_graph"})
 
 
 def check_path(name: str) -> Path:

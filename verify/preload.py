@@ -1,0 +1,105 @@
+"""Import TensorFlow and Keras in a background thread while the checks that need neither run.
+
+``import tensorflow, keras`` is most of verify's time and no check can avoid it. :func:`start`
+begins it at once, so pytest's start-up and the python_platform, keras_json and packages
+checks overlap it; :func:`wait` is called where a check would import TensorFlow or Keras
+itself. It is not started when ``--fix`` may rewrite keras.json first: Keras reads keras.json
+as it is imported.
+
+A failed background import is re-raised, once, by the first :func:`wait`, so that check
+reports the exception a first ``import tensorflow`` in the check would have raised (a second
+import of a half-loaded TensorFlow fails with other, misleading errors).
+
+:func:`hold_stderr` keeps TensorFlow's import-time lines (absl's and oneDNN's, printed
+whatever TF_CPP_MIN_LOG_LEVEL says) off the terminal, as pytest's capture did while a check
+imported TensorFlow itself: the background import also runs between checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+
+__all__ = ["alive", "hold_stderr", "start", "wait"]
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_error: BaseException | None = None
+
+
+def _import() -> None:
+    global _error
+    try:
+        for name in ("tensorflow", "keras"):  # TensorFlow first, as Keras' backend
+            importlib.import_module(name)
+    except BaseException as exc:  # any failure is the checks' to report, in the main thread
+        _error = exc
+
+
+def start() -> None:
+    """Begin the import in a daemon thread (once; not when TensorFlow is imported already)."""
+    global _thread
+    with _lock:
+        if _thread is not None or "tensorflow" in sys.modules:
+            return
+        _thread = threading.Thread(target=_import, name="kerasup-import-tensorflow",
+                                   daemon=True)
+        _thread.start()
+
+
+def wait() -> None:
+    """Block until a started import ends; re-raise its failure to the first caller."""
+    global _thread, _error
+    with _lock:
+        thread, _thread = _thread, None
+    if thread is None:
+        return
+    thread.join()
+    error, _error = _error, None
+    if error is not None:
+        raise error
+
+
+def alive() -> bool:
+    """True while a started import is still running (an interrupted run exits without it)."""
+    with _lock:
+        return _thread is not None and _thread.is_alive()
+
+
+@contextlib.contextmanager
+def hold_stderr(harmless: Sequence[re.Pattern[str]], *, hold: bool = True) -> Iterator[None]:
+    """Send file descriptor 2 to a scratch file while the block runs; afterwards write every
+    line that matches none of the ``harmless`` patterns to the real stderr.
+
+    pytest saves and restores the descriptor it finds, so its own capture nests inside.
+    A scratch file that cannot be made (a full disk) leaves stderr as it is."""
+    if not hold:
+        yield
+        return
+    sys.stderr.flush()
+    try:
+        held = tempfile.TemporaryFile(prefix="kerasup-verify-stderr-")  # noqa: SIM115
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", errors="replace")
+            kept = [line for line in text.splitlines(keepends=True)
+                    if line.strip() and not any(p.search(line) for p in harmless)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
