@@ -20,9 +20,12 @@ def _run() -> int:
         except KerasupError as exc:
             print(f"python -m verify: error: {exc.one_line()}", file=sys.stderr)
             return int(exc.code)
+    from verify import preload
     from verify.app import main
 
-    return main()
+    code = main()
+    preload.exit_if_alive(code)  # a check that failed before it needed TensorFlow
+    return code
 
 
 if __name__ == "__main__":

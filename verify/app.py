@@ -237,4 +237,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted: no report written (earlier reports left as they were)",
               file=sys.stderr)
+        preload.exit_if_alive(ExitCode.INTERRUPTED)
         return ExitCode.INTERRUPTED

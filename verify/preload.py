@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 
-__all__ = ["alive", "hold_stderr", "start", "wait"]
+__all__ = ["alive", "exit_if_alive", "hold_stderr", "start", "wait"]
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -67,9 +67,23 @@ def wait() -> None:
 
 
 def alive() -> bool:
-    """True while a started import is still running (an interrupted run exits without it)."""
+    """True while a started import is still running."""
     with _lock:
         return _thread is not None and _thread.is_alive()
+
+
+def exit_if_alive(code: int) -> None:
+    """End the process now, with ``code``, when the import is still running.
+
+    An interrupted run must not wait for it, and Python's shutdown can deadlock on the import
+    lock that thread holds; what the run wrote is flushed first (its reports are already
+    committed, or deliberately not written)."""
+    if not alive():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 @contextlib.contextmanager

@@ -324,6 +324,27 @@ def test_interrupt_exits_130(cpu_env, verify_home, tmp_path: Path) -> None:
     assert "Traceback" not in out + err
 
 
+def test_interrupt_while_tensorflow_imports_in_the_background(cpu_env, verify_home,
+                                                              tmp_path: Path) -> None:
+    """Ctrl-C while verify.preload's thread is importing TensorFlow: exit 130 at once. (Python's
+    own shutdown deadlocked on the import lock that thread held.)"""
+    proc = subprocess.Popen([str(cpu_env.python), "-m", "verify", "--no-color"],
+                            env={**os.environ, **verify_home}, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    header = proc.stdout.readline()  # printed just before the import starts
+    assert header.startswith("kerasup verify "), header
+    time.sleep(0.5)  # the import takes seconds: it is under way
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("verify hung after the interrupt") from None
+    assert proc.returncode == 130, out + err
+    assert "interrupted: no report written" in err and "Traceback" not in out + err
+
+
 def test_install_record_sets_variant_and_lock(run_verify, cpu_env, tmp_path: Path) -> None:
     python = _clone_env(cpu_env, tmp_path / "recorded")
     rich = _installed_version(cpu_env, "rich")
