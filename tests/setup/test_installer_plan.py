@@ -80,7 +80,7 @@ def test_other_posix_branches(tmp_path, name):
     p = plan(tmp_path, "--platform", name, "--prefix", "/e")
     assert p["env_python"] == "/e/bin/python"
     assert p["site_packages"] == f"/e/lib/python{facts.DEFAULT_PYTHON}/site-packages"
-    assert _command(p, "verify")[:3] == ["/e/bin/python", "-m", "verify"]
+    assert _command(p, "verify")[:4] == ["/e/bin/python", "-I", "-m", "verify"]
 
 
 def test_dry_run_and_check_change_nothing(tmp_path):
