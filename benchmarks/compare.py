@@ -1,0 +1,85 @@
+"""The figures as a table for people, and two reports' figures side by side: each figure
+beside its baseline value and current/baseline, a change past the tolerance in the figure's
+"better" direction marked REGRESSED (or better)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["compare", "render_comparison", "render_figures"]
+
+STATUS_MARK = {"ok": "ok", "missed": "MISSED TARGET", "failed": "FAILED",
+               "unavailable": "unavailable"}
+
+
+def _value(fig: dict[str, Any] | None) -> str:
+    if not fig or fig.get("value") is None:
+        return "-"
+    value, unit = fig["value"], fig.get("unit", "")
+    text = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    return f"{text} {unit}".strip() if unit != "x" else f"{text}x"
+
+
+def _target(fig: dict[str, Any]) -> str:
+    if fig.get("target") is None:
+        return ""
+    op = "<=" if fig.get("better") == "lower" else ">="
+    return f"{op} {fig['target']}"
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "-" * min(100, max(len(line) for line in lines)))
+    return "\n".join(lines)
+
+
+def render_figures(figures: dict[str, dict[str, Any]]) -> str:
+    """One row per figure: value, target, status (and why it is not ok)."""
+    rows: list[tuple[str, ...]] = [("figure", "value", "target", "status")]
+    for name, fig in figures.items():
+        note = STATUS_MARK.get(fig.get("status", ""), fig.get("status", ""))
+        if fig.get("reason") and fig.get("status") != "ok":
+            note = f"{note}: {fig['reason']}"[:120]
+        elif fig.get("date"):
+            note = f"recorded {fig['date']}" + (f", {fig['counts']['tests']} tests"
+                                                 if fig.get("counts") else "")
+        rows.append((name, _value(fig), _target(fig), note))
+    return _table(rows)
+
+
+def compare(current: dict[str, Any], baseline: dict[str, Any],
+            tolerance: float) -> list[dict[str, Any]]:
+    """Per figure of either report: both values, current/baseline and the verdict."""
+    cur, base = current.get("figures", {}), baseline.get("figures", {})
+    out = []
+    for name in [*cur, *(n for n in base if n not in cur)]:
+        now, then = cur.get(name), base.get(name)
+        entry: dict[str, Any] = {"figure": name, "current": now, "baseline": then,
+                                 "ratio": None, "verdict": ""}
+        a = now.get("value") if now else None
+        b = then.get("value") if then else None
+        if a is None or b is None:
+            entry["verdict"] = ("not in this run" if now is None else
+                                "not in the baseline" if then is None else "not comparable")
+        elif b == 0:
+            entry["verdict"] = "baseline is 0"
+        else:
+            entry["ratio"] = round(a / b, 3)
+            worse = entry["ratio"] - 1 if now["better"] == "lower" else 1 - entry["ratio"]
+            entry["verdict"] = ("REGRESSED" if worse > tolerance else
+                                "better" if worse < -tolerance else "same")
+        out.append(entry)
+    return out
+
+
+def render_comparison(rows: list[dict[str, Any]], tolerance: float) -> str:
+    """The comparison as a table; regressions are past ``tolerance`` (a fraction)."""
+    table: list[tuple[str, ...]] = [("figure", "current", "baseline", "current/baseline",
+                                     f"verdict (±{tolerance:.0%})")]
+    for row in rows:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        table.append((row["figure"], _value(row["current"]), _value(row["baseline"]), ratio,
+                      row["verdict"]))
+    return _table(table)
