@@ -10,9 +10,10 @@ the offline bundle.
 
 Writes one JSON report (--json; schema_version 2: the sections' details and a flat "figures"
 mapping, name -> {value, unit, better, target, status}) and prints the figures as a table.
-Exit status: 0 every section ran (a missed target is shown, not an error; absent test
-records too), 1 a section failed or could not run, 2 bad input (one line: cause and fix).
-"""
+--compare prints each figure beside the baseline's and current/baseline, marking a change
+past --tolerance in the figure's "better" direction REGRESSED. Exit status: 0 every section
+ran (a missed target, a regression and absent test records are shown, not errors), 1 a
+section failed or could not run, 2 bad input (one line: cause and fix)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,8 @@ def _check(p: argparse.ArgumentParser, args: argparse.Namespace) -> set[str]:
     if args.smoke_epochs < 2 or args.matmul_size < 1 or args.pairs < 1 or args.warmup < 0:
         p.error("--smoke-epochs must be at least 2, --matmul-size and --pairs at least 1, "
                 "--warmup at least 0")
+    if not 0 <= args.tolerance < 10:
+        p.error(f"--tolerance {args.tolerance}: a fraction, e.g. 0.10 for 10%")
     if args.report and not args.compare:
         p.error("--report names a report to compare: pass --compare [FILE] with it")
     if args.report is None and not args.python.exists():

@@ -42,6 +42,8 @@ def render_figures(figures: dict[str, dict[str, Any]]) -> str:
         note = STATUS_MARK.get(fig.get("status", ""), fig.get("status", ""))
         if fig.get("reason") and fig.get("status") != "ok":
             note = f"{note}: {fig['reason']}"[:120]
+        elif "min" in fig:
+            note = f"{note} (min {fig['min']:,.3g}, max {fig['max']:,.3g})"
         elif fig.get("date"):
             note = f"recorded {fig['date']}" + (f", {fig['counts']['tests']} tests"
                                                  if fig.get("counts") else "")

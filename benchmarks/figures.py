@@ -36,12 +36,17 @@ def _absent(part: dict[str, Any], names: dict[str, tuple[str, str]]) -> Figures:
                        failed=failed) for n, (unit, better) in names.items()}
 
 
+def _median(name: str, spread: dict[str, float], unit: str) -> Figures:
+    """A median over runs, with the runs' min and max beside it."""
+    return _fig(name, spread["median"], unit, min=spread["min"], max=spread["max"])
+
+
 def _verify(part: dict[str, Any]) -> Figures:
     v, b = part["verify"], part["bare_import"]
-    return {**_fig("verify_wall_s", v["wall_s"]["median"], "s"),
-            **_fig("verify_peak_rss_mib", v["peak_rss_mib"]["median"], "MiB"),
-            **_fig("bare_import_wall_s", b["wall_s"]["median"], "s"),
-            **_fig("bare_import_peak_rss_mib", b["peak_rss_mib"]["median"], "MiB"),
+    return {**_median("verify_wall_s", v["wall_s"], "s"),
+            **_median("verify_peak_rss_mib", v["peak_rss_mib"], "MiB"),
+            **_median("bare_import_wall_s", b["wall_s"], "s"),
+            **_median("bare_import_peak_rss_mib", b["peak_rss_mib"], "MiB"),
             **_fig("verify_over_import_wall", part["wall_ratio_median"], "x"),
             **_fig("verify_over_import_peak_rss", part["rss_ratio_median"], "x")}
 
@@ -63,7 +68,7 @@ def _smoke(part: dict[str, Any]) -> Figures:
 
 
 def _setup(part: dict[str, Any]) -> Figures:
-    return {**_fig("setup_rerun_wall_s", part["setup_rerun"]["wall_s"]["median"], "s"),
+    return {**_median("setup_rerun_wall_s", part["setup_rerun"]["wall_s"], "s"),
             **_fig("setup_rerun_over_verify_wall", part["wall_ratio_median"], "x"),
             **_fig("setup_rerun_no_verify_wall_s", part["no_verify_wall_s"]["median"], "s")}
 
