@@ -76,11 +76,15 @@ def test_figure_status_follows_target_and_direction():
         figure(1.0, "s", "sideways")
 
 
+def _spread(median: float) -> dict[str, float]:
+    return {"min": median - 1, "median": median, "max": median + 1}
+
+
 def test_figures_from_sections_carry_the_targets():
     sections = {
-        "verify": {"status": "ok", "verify": {"wall_s": {"median": 13.0},
-                                              "peak_rss_mib": {"median": 700.0}},
-                   "bare_import": {"wall_s": {"median": 10.0}, "peak_rss_mib": {"median": 500}},
+        "verify": {"status": "ok", "verify": {"wall_s": _spread(13.0),
+                                              "peak_rss_mib": _spread(700.0)},
+                   "bare_import": {"wall_s": _spread(10.0), "peak_rss_mib": _spread(500.0)},
                    "wall_ratio_median": 1.31, "rss_ratio_median": 1.39},
         "smoke": {"status": "failed", "reason": "no data"},
         "matmul": {"status": "skipped"},
@@ -90,6 +94,8 @@ def test_figures_from_sections_carry_the_targets():
     assert wall == {"value": 1.31, "unit": "x", "better": "lower", "target": 1.3,
                     "status": "missed"}
     assert figures["verify_over_import_peak_rss"]["status"] == "ok"
+    assert figures["verify_wall_s"] == {"value": 13.0, "unit": "s", "better": "lower",
+                                        "status": "ok", "min": 12.0, "max": 14.0}
     assert figures["smoke_fraction_of_floor"]["status"] == "failed"
     assert "no data" in figures["smoke_fraction_of_floor"]["reason"]
     assert figures["smoke_fraction_of_floor"]["target"] == TARGETS["smoke_fraction_of_floor"][1]
