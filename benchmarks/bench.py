@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run by path (sys.path[0] is benchmarks/): the root, too
     sys.path.insert(0, str(REPO))
 
-from benchmarks.compare import compare, render_comparison  # noqa: E402
+from benchmarks.compare import caveats, compare, render_comparison  # noqa: E402
 from benchmarks.compute import CPU_LOCK, FLOPS_PER_SAMPLE, peak_gflops  # noqa: E402
 from benchmarks.report import BenchInputError, load_json  # noqa: E402
 from benchmarks.runner import SECTIONS, run_sections  # noqa: E402
@@ -95,6 +95,8 @@ def _print_comparison(current: dict, baseline_path: Path, tolerance: float) -> N
     print(f"\ncompared with {baseline_path} ({baseline.get('created', '?')}, "
           f"{baseline.get('machine', {}).get('cpu', '?')}):")
     print(render_comparison(compare(current, baseline, tolerance), tolerance))
+    for note in caveats(current, baseline):
+        print(f"note: {note}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["compare", "render_comparison", "render_figures"]
+__all__ = ["caveats", "compare", "render_comparison", "render_figures"]
 
 STATUS_MARK = {"ok": "ok", "missed": "MISSED TARGET", "failed": "FAILED",
                "unavailable": "unavailable"}
@@ -47,6 +47,8 @@ def render_figures(figures: dict[str, dict[str, Any]]) -> str:
         elif fig.get("date"):
             note = f"recorded {fig['date']}" + (f", {fig['counts']['tests']} tests"
                                                  if fig.get("counts") else "")
+            if fig.get("whole_suite") is False:
+                note += f" (a subset: {fig.get('command')})"
         rows.append((name, _value(fig), _target(fig), note))
     return _table(rows)
 
@@ -62,9 +64,12 @@ def compare(current: dict[str, Any], baseline: dict[str, Any],
                                  "ratio": None, "verdict": ""}
         a = now.get("value") if now else None
         b = then.get("value") if then else None
-        if a is None or b is None:
-            entry["verdict"] = ("not in this run" if now is None else
-                                "not in the baseline" if then is None else "not comparable")
+        if now is None or then is None:
+            entry["verdict"] = "not in this run" if now is None else "not in the baseline"
+        elif a is None or b is None:
+            entry["verdict"] = ("measured in neither" if a is None and b is None else
+                                "not measured now" if a is None else
+                                "not measured in the baseline")
         elif b == 0:
             entry["verdict"] = "baseline is 0"
         else:
@@ -85,3 +90,22 @@ def render_comparison(rows: list[dict[str, Any]], tolerance: float) -> str:
         table.append((row["figure"], _value(row["current"]), _value(row["baseline"]), ratio,
                       row["verdict"]))
     return _table(table)
+
+
+def _cached(flag: bool) -> str:
+    return "cached" if flag else "not cached"
+
+
+def caveats(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Differences between the runs that move the figures by themselves."""
+    notes = []
+    now = current.get("bytecode", {}).get("tensorflow_bytecode_cached")
+    then = baseline.get("bytecode", {}).get("tensorflow_bytecode_cached")
+    if None not in (now, then) and now != then:
+        notes.append(f"TensorFlow's bytecode was {_cached(now)} in this run but {_cached(then)} "
+                     "in the baseline: that alone changes the import time about 2.5x (run "
+                     "`<env>/bin/python -I -c \"import tensorflow, keras\"` once to cache it)")
+    here, there = (current.get("machine", {}), baseline.get("machine", {}))
+    if (here.get("cpu"), here.get("cpu_count")) != (there.get("cpu"), there.get("cpu_count")):
+        notes.append("the runs come from different machines: compare ratios, not seconds")
+    return notes

@@ -29,14 +29,15 @@ def junit_counts(junit: Path) -> dict[str, int] | None:
 
 
 def write_record(folder: Path, python: str, *, wall_s: float, exit_ok: bool,
-                 junit: Path, command: str) -> Path:
-    """Record one `nox -s tests` run of ``python``; returns the file written."""
+                 junit: Path, command: str, whole_suite: bool = True) -> Path:
+    """Record one `nox -s tests` run of ``python`` (``whole_suite``: no `-- ARGS` narrowed
+    it); returns the file written."""
     counts = junit_counts(junit)
     failed = not exit_ok or counts is None or counts["failures"] + counts["errors"] > 0
     record = {"python": python, "created": dt.datetime.now(dt.UTC).strftime(
                   "%Y-%m-%dT%H:%M:%SZ"),
               "wall_s": round(wall_s, 1), "outcome": "failed" if failed else "passed",
-              "counts": counts, "command": command}
+              "counts": counts, "whole_suite": whole_suite, "command": command}
     path = folder / f"{python}.json"
     write_json(path, record)
     return path
@@ -62,6 +63,7 @@ def read_records(pythons: tuple[str, ...], folder: Path = RECORDS) -> dict[str, 
                                reason=None if record.get("outcome") == "passed"
                                else f"the recorded run {record.get('outcome')}",
                                date=record.get("created"), counts=record.get("counts"),
+                               whole_suite=record.get("whole_suite", True),
                                command=record.get("command"))
     found = [f for f in figures.values() if f["value"] is not None]
     return {"status": "ok" if found else "unavailable", "figures": figures,

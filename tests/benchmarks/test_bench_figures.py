@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import report as report_mod
-from benchmarks.compare import compare
+from benchmarks.compare import caveats, compare
 from benchmarks.figures import TARGETS, collect
 from benchmarks.pairs import Command, run_child, run_pairs, spread
 from benchmarks.report import SCHEMA_VERSION, figure, load_json
@@ -112,6 +112,7 @@ def test_test_records_round_trip_through_junit(tmp_path):
     ok, absent = section["figures"]["tests_3.12_wall_s"], section["figures"]["tests_3.13_wall_s"]
     assert section["status"] == "ok"
     assert ok["value"] == 61.3 and ok["status"] == "ok" and ok["counts"]["tests"] == 7
+    assert ok["whole_suite"] is True and ok["date"].endswith("Z")
     assert absent["status"] == "unavailable" and "nox -s tests-3.13" in absent["reason"]
     write_record(tmp_path, "3.13", wall_s=5, exit_ok=False, junit=tmp_path / "none.xml",
                  command="pytest")
@@ -136,6 +137,10 @@ def test_compare_marks_regressions_by_direction(tmp_path):
     assert rows["verify_wall_s"]["verdict"] == "REGRESSED"  # lower is better: 20% slower
     assert rows["smoke_samples_per_s"]["verdict"] == "better"  # higher is better
     assert rows["only_here"]["verdict"] == "not in the baseline"
+    assert caveats(cur, base) == []
+    assert "bytecode was not cached in this run but cached" in caveats(
+        {**cur, "bytecode": {"tensorflow_bytecode_cached": False}},
+        {**base, "bytecode": {"tensorflow_bytecode_cached": True}})[0]
 
 
 def test_compare_two_files_standalone(tmp_path):
