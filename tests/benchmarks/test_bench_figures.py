@@ -5,6 +5,7 @@ hundreds of MiB more)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,23 @@ def test_report_without_compare_is_a_usage_error(tmp_path):
     proc = subprocess.run([PY, BENCH, "--report", tmp_path / "x.json"], capture_output=True,
                           text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 2 and "--compare" in proc.stderr
+
+
+def test_a_section_that_cannot_run_says_so_in_json_table_and_exit_code(tmp_path):
+    """The lock section given a Python without the lock tooling: unavailable, exit 1."""
+    out = tmp_path / "bench.json"
+    bare = tmp_path / "bare"  # a venv with nothing installed: no conda-lock, no pyyaml
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", bare], check=True,
+                   timeout=120)
+    bare_python = bare / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    others = "verify,setup_rerun,verify_full,matmul,smoke,env_create,tests,fleet_report,bundle"
+    proc = subprocess.run([PY, BENCH, "--python", PY, "--lock-python", bare_python,
+                           "--skip", others, "--json", out], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    report = load_json(out)
+    assert proc.returncode == 1, proc.stderr
+    assert report["lock"]["status"] == "unavailable"
+    assert "lock step's tooling" in report["lock"]["reason"]
+    assert report["figures"]["lock_check_s"]["status"] == "unavailable"
+    assert "lock: unavailable" in proc.stdout and "lock" in proc.stderr
+    assert "Traceback" not in proc.stderr
