@@ -20,12 +20,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nox
 
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))  # the contract layer names the Pythons (standard library only)
+from benchmarks.testrecord import write_record  # noqa: E402
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS  # noqa: E402
 
 NOXDIR = REPO / ".nox"
@@ -175,11 +177,20 @@ def tests(session: nox.Session) -> None:
     # loadfile: a module's tests share one worker, so its module fixtures are built once
     # (tests/conftest.py says why not loadgroup). xdist sends the modules with the most tests
     # first. `-- ARGS` come last, so `-- -n 0` or `-- -m slow` override these.
-    session.run("pytest", "-n", "auto", "--dist", "loadfile", "--durations=15",
-                "-m", markers, *session.posargs,
-                env={"KERASUP_TEST_ENV": prefix,
-                     "KERASUP_TEST_SETUP_TOOLS": os.environ.get("KERASUP_TEST_SETUP_TOOLS",
-                                                                str(SETUP_TOOLS))})
+    # The wall time, outcome and counts go to out/tests/<python>.json for `nox -s bench`.
+    junit = OUT / "tests" / f"{session.python}.xml"
+    argv = ["pytest", "-n", "auto", "--dist", "loadfile", "--durations=15", "-m", markers,
+            f"--junitxml={junit}", *session.posargs]
+    started, passed = time.perf_counter(), False
+    try:
+        session.run(*argv, env={"KERASUP_TEST_ENV": prefix,
+                                "KERASUP_TEST_SETUP_TOOLS": os.environ.get(
+                                    "KERASUP_TEST_SETUP_TOOLS", str(SETUP_TOOLS))})
+        passed = True
+    finally:
+        write_record(OUT / "tests", str(session.python), wall_s=time.perf_counter() - started,
+                     exit_ok=passed, junit=junit, command=" ".join(argv),
+                     whole_suite=not session.posargs)
 
 
 @nox.session
@@ -240,21 +251,24 @@ def examples(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Time verify, the smoke model vs the matmul floor, and uv vs pip env creation."""
+    """Every figure in one report (benchmarks/bench.py), compared with benchmarks/baseline.json."""
+    # verify vs a bare import, setup's re-run vs verify, the smoke model vs the matmul floor,
+    # uv vs pip, the lock step, the recorded test times, the fleet report and the bundle.
     python = _env_python(_locked_cpu_env(session))
+    _install_group(session, "lock")  # the lock section runs `python -m envs.lock` here
+    # Cache TensorFlow's bytecode as a user's environment has it (-I: even under
+    # PYTHONDONTWRITEBYTECODE=1); the import time is 2.5x slower without it.
+    session.run(str(python), "-I", "-c", "import tensorflow, keras", external=True,
+                silent=True, env={"TF_CPP_MIN_LOG_LEVEL": "2"})
+    args = ["--json", str(OUT / "bench" / "bench.json"), "--compare",
+            "--lock-python", str(_env_python(Path(session.virtualenv.location)))]
     uv = _uv()
-    args = ["--json", str(OUT / "bench" / "bench.json")]
     if uv:
         args += ["--uv", uv]
     if MNIST_T10K.is_dir():
         args += ["--data", str(MNIST_T10K)]
+    # `-- --pairs 3 --skip bundle,env_create` and the like come last and win.
     session.run(str(python), "benchmarks/bench.py", *args, *session.posargs, external=True,
-                env={"TF_CPP_MIN_LOG_LEVEL": "2"})
-    # The fleet report over 1,000 generated reports, and the offline bundle: build time and
-    # size, and the offline install against its floor (a plain `uv pip sync --offline`).
-    session.run(str(python), "benchmarks/fleet_report.py", "--json",
-                str(OUT / "bench" / "fleet_report.json"), external=True)
-    bundle = ["--json", str(OUT / "bench" / "bundle.json"), "--python", _session_python(session)]
-    if MNIST_T10K.is_dir():
-        bundle += ["--data", str(MNIST_T10K)]
-    session.run("python", "benchmarks/bundle_bench.py", *bundle)
+                env={"TF_CPP_MIN_LOG_LEVEL": "2",
+                     "KERASUP_BOOTSTRAP_TOOLS": os.environ.get("KERASUP_BOOTSTRAP_TOOLS",
+                                                               str(SETUP_TOOLS))})

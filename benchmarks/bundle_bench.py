@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.report import write_json
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.install import (
     bundle_env,
@@ -96,8 +97,7 @@ def main() -> int:
         }
     print(json.dumps(figures, indent=2))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        write_json(args.json, figures)
     return 0
 
 

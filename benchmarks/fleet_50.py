@@ -33,6 +33,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.report import write_json  # noqa: E402
 from envs.lock.pip_lock import uv_bin  # noqa: E402
 from tests.fleet.sshlab import ansible_env, run_playbook  # noqa: E402
 
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["disk"] = _disk(root)
         _print(figures)
         if args.json:
-            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+            write_json(args.json, figures)
         return 0 if figures["first_run"]["rc"] == 0 else 1
     finally:
         shutil.rmtree(control, ignore_errors=True)

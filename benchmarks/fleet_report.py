@@ -18,6 +18,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.report import write_json
 from verify.fleet.aggregate import build_fleet
 from verify.fleet.load import load_reports
 from verify.fleet.render import to_html, to_json, to_junit, to_text
@@ -83,8 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fleet report  {key:<22} {value:.3f}" if isinstance(value, float)
               else f"fleet report  {key:<22} {value}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        write_json(args.json, figures)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""benchmarks/bench.py: the FLOP arithmetic, the report's table and JSON, absent pieces."""
+"""benchmarks/bench.py: the FLOP arithmetic, the figures table, absent pieces, a real run."""
 
 from __future__ import annotations
 
@@ -33,23 +33,17 @@ def test_peak_gflops_is_the_best_rate_measured(bench):
     assert bench.peak_gflops({"status": "failed"}) is None
 
 
-def test_table_shows_figures_and_reasons(bench):
-    report = {
-        "python": "/env/bin/python", "machine": {"cpu": "Test CPU", "cpu_count": 2},
-        "verify": {"status": "unavailable", "reason": "`python -m verify` cannot be imported"},
-        "matmul": {"status": "ok", "n": 2048, "numpy_gflops": 40.0, "numpy_layer_gflops": 35.5,
-                   "tf_gflops": 50.25, "tf_layer_gflops": 45.0},
-        "smoke": {"status": "ok", "samples_per_second": 9000.0, "flops_per_sample": 2_439_168,
-                  "achieved_gflops": 21.95, "floor_samples_per_second": 20_600.4,
-                  "peak_gflops_used": 50.25, "fraction_of_floor": 0.437},
-        "env_create": {"status": "ok", "uv": {"status": "ok", "seconds": 8.0, "version": "uv"},
-                       "pip": {"status": "failed", "reason": "no network"}},
-    }
-    table = bench.render_table(report)
-    assert "verify" in table and "cannot be imported" in table
-    assert "50.2 GFLOP/s" in table and "9,000.0 samples/s" in table
-    assert "20,600.4 samples/s" in table and "44%" in table
-    assert "8.0 s" in table and "no network" in table
+def test_figures_table_shows_values_targets_and_reasons():
+    from benchmarks.compare import render_figures
+    from benchmarks.report import figure, missing
+
+    table = render_figures({
+        "verify_over_import_wall": figure(1.25, "x", "lower", target=1.3),
+        "smoke_fraction_of_floor": figure(0.31, "x", "higher", target=0.4),
+        "lock_check_s": missing("s", "lower", "no lock tooling"),
+    })
+    assert "1.250x" in table and "<= 1.3" in table and ">= 0.4" in table
+    assert "MISSED TARGET" in table and "no lock tooling" in table
 
 
 def test_missing_verify_is_reported_not_a_crash(tmp_path, monkeypatch):
@@ -58,17 +52,19 @@ def test_missing_verify_is_reported_not_a_crash(tmp_path, monkeypatch):
     out = tmp_path / "bench.json"
     (tmp_path / "py").symlink_to(sys.executable)  # a relative --python works from any cwd
     proc = subprocess.run([sys.executable, BENCH, "--python", "py", "--json", out,
-                           "--skip", "matmul,smoke,env_create"],
+                           "--skip", "setup_rerun,verify_full,matmul,smoke,env_create,lock,tests,"
+                           "fleet_report,bundle"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(out.read_text())
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["verify"]["status"] == "unavailable", report["verify"]
+    assert report["figures"]["verify_over_import_wall"]["status"] == "unavailable"
     assert report["python"] == str(tmp_path / "py")
     assert "python -m verify" in report["verify"]["reason"]
     assert report["matmul"]["status"] == "skipped"
     assert "unavailable" in proc.stdout  # the table
-    assert json.loads(proc.stdout[proc.stdout.index("\n{") + 1:]) == report  # then the JSON
+    assert "verify: unavailable" in proc.stdout
 
 
 def test_unknown_section_is_a_usage_error(tmp_path):
@@ -81,7 +77,8 @@ def test_unknown_section_is_a_usage_error(tmp_path):
 def test_matmul_and_smoke_model_in_the_cpu_env(cpu_env, mnist_t10k, tmp_path):
     out = tmp_path / "bench.json"
     proc = cpu_env.run(BENCH, "--python", cpu_env.python, "--data", mnist_t10k, "--json", out,
-                       "--skip", "verify,env_create", "--matmul-size", "1024",
+                       "--skip", "verify,setup_rerun,verify_full,env_create,lock,tests,"
+                       "fleet_report,bundle", "--matmul-size", "1024",
                        "--smoke-epochs", "2", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -93,7 +90,8 @@ def test_matmul_and_smoke_model_in_the_cpu_env(cpu_env, mnist_t10k, tmp_path):
     assert smoke["samples_per_second"] > 100
     assert smoke["floor_samples_per_second"] == pytest.approx(
         bench_peak(matmul) * 1e9 / 2_439_168, rel=1e-3)
-    assert "smoke model 784-512-10" in proc.stdout
+    assert "smoke_fraction_of_floor" in proc.stdout
+    assert report["figures"]["smoke_samples_per_s"]["value"] == smoke["samples_per_second"]
 
 
 def bench_peak(matmul):
