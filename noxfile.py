@@ -256,10 +256,7 @@ def bench(session: nox.Session) -> None:
     # uv vs pip, the lock step, the recorded test times, the fleet report and the bundle.
     python = _env_python(_locked_cpu_env(session))
     _install_group(session, "lock")  # the lock section runs `python -m envs.lock` here
-    # Cache TensorFlow's bytecode as a user's environment has it (-I: even under
-    # PYTHONDONTWRITEBYTECODE=1); the import time is 2.5x slower without it.
-    session.run(str(python), "-I", "-c", "import tensorflow, keras", external=True,
-                silent=True, env={"TF_CPP_MIN_LOG_LEVEL": "2"})
+    # _locked_cpu_env cached TensorFlow's bytecode, as setup's first verify run does for users.
     args = ["--json", str(OUT / "bench" / "bench.json"), "--compare",
             "--lock-python", str(_env_python(Path(session.virtualenv.location)))]
     uv = _uv()
