@@ -97,11 +97,13 @@ def load_mnist(
     keras_home: Path | None = None,
     download: bool = True,
     timeout: float = 10.0,
+    stand_in_train: int = 12_000,
 ) -> MnistData:
     """Load MNIST from ``data``, the Keras cache, a download, or the stand-in, in that order.
 
     ``data`` is authoritative: if it is given and unusable, MnistDataError is raised rather
     than silently falling back. Downloads are skipped when ``KERASUP_OFFLINE=1``.
+    ``stand_in_train``: how many training images the stand-in draws (only what is used).
     """
     if data is not None:
         return _load_path(Path(data))
@@ -128,7 +130,7 @@ def load_mnist(
     elif offline:
         notes.append("download skipped (KERASUP_OFFLINE is set)")
 
-    return _with_notes(synthetic_digits(), notes)
+    return _with_notes(synthetic_digits(n_train=stand_in_train), notes)
 
 
 def _with_notes(found: MnistData, notes: list[str]) -> MnistData:
