@@ -26,7 +26,7 @@ from verify import SCHEMA_VERSION, __version__, preload
 from verify.checks import CHECK_NAMES, HERE, TENSORFLOW_CHECKS, check_path, describe
 from verify.cli import Options, parse_args
 from verify.machine import Context, machine_facts, resolve_context
-from verify.progress import Progress, live_wanted
+from verify.progress import Progress, live_wanted, stdout_to_devnull
 from verify.result import Report
 
 __all__ = ["main", "run_checks"]
@@ -75,6 +75,8 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
         args = [str(checks_dir / check_path(n).name) for n in CHECK_NAMES]
         args += ["-c", str(HERE / "pytest.ini"), "--rootdir", str(checks_dir),
                  "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+                 # its gc.collect() at the end walks TensorFlow's millions of objects (0.3 s)
+                 "-p", "no:unraisableexception",
                  "--continue-on-collection-errors", "-o", "faulthandler_timeout=0"]
         if junit is not None:
             args += ["--junitxml", str(junit)]
@@ -130,6 +132,16 @@ def _output_stream(stream: TextIO) -> bool:
     with contextlib.suppress(AttributeError, ValueError):
         stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
     return can_encode(getattr(stream, "encoding", None))
+
+
+def _say(text: str) -> None:
+    """Print to stdout; a reader that left (`python -m verify | head`) does not stop the run
+    from committing its reports and exiting with its status."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_to_devnull()
 
 
 def _error(exc: KerasupError) -> int:
@@ -205,7 +217,9 @@ def _run(options: Options, ascii_only: bool) -> int:
         progress.close(report.checks)
         from verify.render_human import summary_lines
 
-        sys.stdout.write("\n".join(summary_lines(report, color=_use_color(options))) + "\n")
+        if progress.reader_gone:
+            stdout_to_devnull()
+        _say("\n".join(summary_lines(report, color=_use_color(options))) + "\n")
         commit(_reports(options, report, junit))
     finally:
         progress.close()
@@ -213,8 +227,7 @@ def _run(options: Options, ascii_only: bool) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     for flag, path in (("JSON report", options.json), ("JUnit XML", options.junit)):
         if path:
-            print(f"{flag}: {path}")
-    sys.stdout.flush()
+            _say(f"{flag}: {path}\n")
     return ExitCode.OK if report.ok else ExitCode.FAILED
 
 

@@ -43,6 +43,16 @@ def _private_copy(stream: TextIO) -> tuple[TextIO, bool]:
                 closefd=True), True
 
 
+def stdout_to_devnull() -> None:
+    """Point file descriptor 1 at the null device: the checks still run and their reports
+    are still written, and no later print fails on the closed pipe. (pytest's capture puts
+    back the descriptor it saved when a check ends, so the caller does this again after.)"""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+
+
 class Progress:
     """Prints check lines as results arrive; ``lines_for`` turns a result into its lines."""
 
@@ -61,6 +71,7 @@ class Progress:
         self._live: Any = None
         self._console: Any = None
         self._spinner: Any = None
+        self._reader_gone = False
         if live:
             self._start_live("line" if ascii_only else "dots")
 
@@ -112,16 +123,25 @@ class Progress:
             self._print(lines)
 
     def _print(self, lines: list[str]) -> None:
-        if not lines:
+        if not lines or self._reader_gone:
             return
-        if self._live is not None:
-            from rich.text import Text
+        try:
+            if self._live is not None:
+                from rich.text import Text
 
-            for line in lines:
-                self._console.print(Text.from_ansi(line))
-        else:
-            self._stream.write("".join(line + "\n" for line in lines))
-            self._stream.flush()
+                for line in lines:
+                    self._console.print(Text.from_ansi(line))
+            else:
+                self._stream.write("".join(line + "\n" for line in lines))
+                self._stream.flush()
+        except BrokenPipeError:  # `python -m verify | head`: the reader left
+            self._reader_gone = True
+            stdout_to_devnull()
+
+    @property
+    def reader_gone(self) -> bool:
+        """True once a print found the reader gone (a closed pipe)."""
+        return self._reader_gone
 
     def close(self, results: Sequence[CheckResult] = ()) -> None:
         """Print whatever is still due (checks that never reported), stop the live line."""

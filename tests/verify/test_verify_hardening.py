@@ -308,3 +308,23 @@ def test_uv_cache_was_not_touched(cpu_env) -> None:
     """The shared environment still has h5py's compiled module."""
     proc = cpu_env.run("-c", "import h5py._errors", timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_reader_that_leaves_does_not_stop_the_run(cpu_env, verify_home,
+                                                    tmp_path: Path) -> None:
+    """`python -m verify | head -1`: the pipe closes while mnist runs. The run still ends
+    with its status and its report, and no traceback."""
+    report = tmp_path / "r.json"
+    proc = subprocess.Popen([str(cpu_env.python), "-m", "verify", "--no-color", "--only",
+                             "python_platform,mnist", "--json", str(report)],
+                            env={**os.environ, **verify_home}, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith("kerasup verify ")
+    proc.stdout.close()  # the reader leaves; mnist's line comes seconds later
+    err = proc.stderr.read()
+    proc.wait(timeout=300)
+    assert "Traceback" not in err and "Broken pipe" not in err, err
+    data = json.loads(report.read_text())
+    assert proc.returncode == (ExitCode.OK if data["ok"] else ExitCode.FAILED)
+    assert {c["name"]: c["status"] for c in data["checks"]}["mnist"] == "pass"
