@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 
-__all__ = ["alive", "exit_if_alive", "hold_stderr", "start", "wait"]
+__all__ = ["alive", "exit_if_alive", "exit_now", "hold_stderr", "start", "wait"]
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -78,8 +78,16 @@ def exit_if_alive(code: int) -> None:
     An interrupted run must not wait for it, and Python's shutdown can deadlock on the import
     lock that thread holds; what the run wrote is flushed first (its reports are already
     committed, or deliberately not written)."""
-    if not alive():
-        return
+    if alive():
+        exit_now(code)
+
+
+def exit_now(code: int) -> None:
+    """Flush stdout and stderr and end the process with ``code``, skipping Python's teardown.
+
+    For the command line once its reports are committed (written atomically and closed):
+    tearing TensorFlow down (its modules, thread pools and C++ destructors) takes about as
+    long again as a third of its import, 0.9 s on 2 cores, and changes nothing on disk."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
