@@ -20,11 +20,7 @@ from envs.contract.errors import CannotProceed, ExitCode, UsageError
 from envs.contract.facts import DEFAULT_PYTHON
 from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
-from setup.installer import jupyter, netcheck
-from setup.installer.bundle.build import BundleRequest, default_data, make_bundle
-from setup.installer.bundle.check import check_bundle, open_bundle
-from setup.installer.bundle.offline import install_from_bundle, python_minor
-from setup.installer.bundle.select import parse_target
+from setup.installer import jupyter
 from setup.installer.pythons import resolve_python
 from setup.installer.runner import emit
 from setup.installer.target import Target
@@ -58,6 +54,8 @@ def apply_index(index_url: str | None, environ: dict[str, str]) -> None:
 
 def probe(environ: Mapping[str, str], index_url: str | None) -> str:
     """``--check``'s reachability line for the index in effect; CannotProceed on failure."""
+    from setup.installer import netcheck  # urllib and ssl: only when asked
+
     found = netcheck.probe_index(environ=environ, index_url=index_url)
     if not found.ok:
         raise CannotProceed(found.problem or "the package index is unreachable", fix=found.fix)
@@ -66,6 +64,10 @@ def probe(environ: Mapping[str, str], index_url: str | None) -> str:
 
 def make(args: argparse.Namespace, environ: Mapping[str, str], repo: Path) -> int:
     """``--make-bundle``: every --platform x --python, downloaded and checked against the lock."""
+    # The bundle modules load only for a bundle command: a normal (re-)run skips them.
+    from setup.installer.bundle.build import BundleRequest, default_data, make_bundle
+    from setup.installer.bundle.select import parse_target
+
     pythons = args.python or [DEFAULT_PYTHON]
     targets = tuple(parse_target(p, py) for p in args.platform or [current_platform()]
                     for py in pythons)
@@ -117,6 +119,9 @@ def _register_kernel(args: argparse.Namespace, prefix: Path, variant: str, minor
 
 def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """``--from-bundle``: check, install offline, record, verify (with the bundle's MNIST)."""
+    from setup.installer.bundle.check import check_bundle, open_bundle
+    from setup.installer.bundle.offline import install_from_bundle, python_minor
+
     # Not the bundle's own folder: a USB stick is read-only, or gone tomorrow.
     prefix = Path(args.prefix or Path.home() / "kerasup-env").expanduser().absolute()
     python = _bundle_python(args, environ)
