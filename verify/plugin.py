@@ -154,6 +154,15 @@ class VerifyPlugin:
         if self._progress is not None and name in self.results:
             self._progress.result(self._final(name, self.results[name]))
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """A selected check module's ``prefetch(options)`` starts its slow, TensorFlow-free
+        preparation now, in the background (verify.preload), while the checks before it run."""
+        for item in session.items:
+            module = getattr(item, "module", None)
+            start = getattr(module, "prefetch", None)
+            if callable(start) and check_name(item.nodeid) in self._options.selected:
+                start(self._options)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if check_name(item.nodeid) not in self._options.selected:

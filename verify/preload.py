@@ -24,13 +24,17 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
-__all__ = ["alive", "exit_if_alive", "exit_now", "hold_stderr", "start", "wait"]
+__all__ = ["alive", "exit_if_alive", "exit_now", "fetched", "hold_stderr", "prefetch", "start",
+           "wait"]
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _error: BaseException | None = None
+_prefetched: dict[str, tuple[threading.Thread, dict[str, object]]] = {}
+T = TypeVar("T")
 
 
 def _import() -> None:
@@ -64,6 +68,37 @@ def wait() -> None:
     error, _error = _error, None
     if error is not None:
         raise error
+
+
+def prefetch(key: str, load: Callable[[], object]) -> None:
+    """Run ``load`` in a daemon thread now (a check's own slow, TensorFlow-free preparation,
+    such as reading the digits); :func:`fetched` hands its result to the check."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = load()
+        except BaseException as exc:  # the check reports it, in the main thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"kerasup-prefetch-{key}", daemon=True)
+    with _lock:
+        _prefetched[key] = (thread, box)
+    thread.start()
+
+
+def fetched(key: str, load: Callable[[], T]) -> T:
+    """What :func:`prefetch` loaded for ``key`` (its exception re-raised here), or
+    ``load()`` now when nothing was prefetched."""
+    with _lock:
+        task = _prefetched.pop(key, None)
+    if task is None:
+        return load()
+    thread, box = task
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
 
 
 def alive() -> bool:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envs.contract.fileio import file_sha256
-from verify import tutorial
+from verify import preload, tutorial
 from verify._keras import import_keras
 from verify.cli import Options
 from verify.plugin import Recorder
+
+if TYPE_CHECKING:
+    from verify.mnist_data import MnistData
 
 SEED = 1234  # the smoke check's own seed (its thresholds were measured with it), not the example's
 # Quick mode: sized to the 0.90 bar with margin (0.935-0.944 on the real t10k digits and
@@ -42,8 +46,20 @@ def _cache_problem(cache: Path) -> str | None:
     return None if digest == KERAS_MNIST_SHA256 else digest
 
 
+def _load(options: Options) -> MnistData:
+    from verify.mnist_data import load_mnist
+
+    return load_mnist(options.data, **({} if options.full else {"stand_in_train": QUICK_TRAIN}))
+
+
+def prefetch(options: Options) -> None:
+    """Called by verify.plugin once the checks are collected: read the digits (or download
+    them, or draw the stand-in) while TensorFlow imports, not after it."""
+    preload.prefetch("mnist", lambda: _load(options))
+
+
 def test_mnist(check: Recorder, options: Options) -> None:
-    from verify.mnist_data import MnistDataError, keras_cache_path, load_mnist
+    from verify.mnist_data import MnistDataError, keras_cache_path
 
     mode = "full" if options.full else "quick"
     if options.data is None:
@@ -56,7 +72,7 @@ def test_mnist(check: Recorder, options: Options) -> None:
                           "pass your own copy: --data DIR)")
     check.phase("loading MNIST")
     try:
-        data = load_mnist(options.data, **({} if options.full else {"stand_in_train": QUICK_TRAIN}))
+        data = preload.fetched("mnist", lambda: _load(options))
     except MnistDataError as exc:
         check.fail(str(exc), "pass a directory of MNIST IDX files or an mnist.npz: --data PATH")
     check.detail("data", data.describe())

@@ -11,21 +11,18 @@ from collections.abc import Mapping
 from packaging.utils import canonicalize_name
 
 from envs.contract.platforms import current_platform
+from verify import preload
 from verify.cli import Options
-from verify.distributions import Installed
-from verify.distributions import installed as installed_distributions
-from verify.installed_files import damaged_files
 from verify.locks import (
     Comparison,
     LockEntry,
     LockError,
     applicable,
-    broken_requirements,
     compare,
-    installed_versions,
     load_lock,
 )
 from verify.machine import Context, install_command, this_python
+from verify.package_survey import Survey, survey, survey_in_child
 from verify.plugin import Recorder
 
 
@@ -74,13 +71,13 @@ def _broken(check: Recorder, broken: list[str], locked: Mapping[str, LockEntry],
                       "do not use them (pip uninstall NAME), or re-sync the lock: " + fix)
 
 
-def _files(check: Recorder, locked: Mapping[str, LockEntry],
-           installed: Mapping[str, Installed], cmp: Comparison, deep: bool, fix: str) -> int:
+def _files(check: Recorder, locked: Mapping[str, LockEntry], found: Survey,
+           cmp: Comparison, deep: bool, fix: str) -> int:
     """Installed files of the locked distributions at the locked version against their
     RECORD; how many distributions were checked."""
     other = {n for n, _ in cmp.missing} | {n for n, _, _ in cmp.mismatched}
-    names = sorted(n for n in locked if n in installed and n not in other)
-    damage = damaged_files(names, deep=deep, found=installed)
+    names = {n for n in locked if n in found.versions and n not in other}
+    damage = [d for d in found.damaged if d.dist in names]
     check.detail("files_checked", "sha256" if deep else "existence and size")
     if not damage:
         return len(names)
@@ -99,6 +96,12 @@ def _files(check: Recorder, locked: Mapping[str, LockEntry],
     return len(names)
 
 
+def prefetch(options: Options) -> None:
+    """Called by verify.plugin once the checks are collected: survey the installed
+    distributions in a child process while TensorFlow imports in this one."""
+    preload.prefetch("packages", lambda: survey_in_child(deep=options.deep))
+
+
 def test_packages(check: Recorder, context: Context, options: Options) -> None:
     lock = context.lock
     check.detail("lock", str(lock) if lock else None)
@@ -111,10 +114,9 @@ def test_packages(check: Recorder, context: Context, options: Options) -> None:
     except LockError as exc:
         check.fail(f"cannot read the lock: {exc.message}", exc.fix)
     locked, notes = applicable(entries)
-    found = installed_distributions()  # read once: versions, requirements and RECORD
-    installed = installed_versions(found)
-    cmp = compare(locked, installed, kind, platform.python_version())
-    broken = broken_requirements(found=found)
+    found: Survey = preload.fetched("packages", lambda: survey(deep=options.deep))
+    cmp = compare(locked, found.versions, kind, platform.python_version())
+    broken = found.broken
     check.detail("kind", kind)
     check.detail("locked_here", len(locked))
     check.detail("matched", cmp.matched)
