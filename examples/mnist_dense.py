@@ -178,8 +178,9 @@ def prepare(data: MnistData) -> Prepared:
 def train(model: keras.Model, prepared: Prepared, *, epochs: int = EPOCHS,
           batch_size: int = BATCH_SIZE, verbose: int | str = 2) -> keras.callbacks.History:
     """Fit on the training part, reporting loss and accuracy on the held-out part per epoch."""
-    return model.fit(prepared.x_train, prepared.y_train, epochs=epochs, batch_size=batch_size,
-                     validation_data=(prepared.x_val, prepared.y_val), verbose=verbose)
+    return tutorial.fit(model, prepared.x_train, prepared.y_train, epochs=epochs,
+                        batch_size=batch_size, validation_data=(prepared.x_val, prepared.y_val),
+                        verbose=verbose)
 
 
 def plot_history(history: dict[str, list[float]], out: Path, *,

@@ -44,8 +44,7 @@ def measure(data: Path | None, epochs: int) -> dict[str, Any]:
         def on_epoch_end(self, epoch: int, logs: object = None) -> None:
             times.append(time.perf_counter() - self.started)
 
-    model.fit(x, y, epochs=epochs, batch_size=tutorial.BATCH_SIZE, verbose=0,
-              callbacks=[Timer()])
+    tutorial.fit(model, x, y, epochs=epochs, verbose=0, callbacks=[Timer()])
     steady = sorted(times[1:])[len(times[1:]) // 2]
     return {"samples": len(x), "epochs": epochs, "batch_size": tutorial.BATCH_SIZE,
             "source": mnist.source, "is_mnist": mnist.is_mnist,
