@@ -9,11 +9,17 @@ distribution, so it reads them here in one pass (about 0.06 s for TensorFlow's 1
 from __future__ import annotations
 
 import importlib.metadata
+import re
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
+__all__ = ["Installed", "canonical", "installed"]
 
-__all__ = ["Installed", "installed"]
+
+def canonical(name: str) -> str:
+    """PEP 503's normalised name (packaging.utils.canonicalize_name's rule), without needing
+    packaging: setup runs ``python -m verify.installed_files`` in environments that may not
+    have it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,8 @@ def installed() -> dict[str, Installed]:
     for dist in importlib.metadata.distributions():
         meta = dist.metadata  # parsed once
         name = meta.get("Name") if meta is not None else None
-        if not name or canonicalize_name(name) in out:
+        if not name or canonical(name) in out:
             continue
-        out[canonicalize_name(name)] = Installed(
+        out[canonical(name)] = Installed(
             name, meta.get("Version") or "", tuple(meta.get_all("Requires-Dist") or ()), dist)
     return out
