@@ -139,7 +139,9 @@ def test_an_interrupted_run_writes_no_report_and_keeps_the_earlier_ones(
                              str(report), "--junit", str(junit)],
                             env={**os.environ, **verify_home}, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(5)  # inside the check: importing TensorFlow or training
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("kerasup verify ")  # printed before the checks
+    time.sleep(1.5)  # importing TensorFlow (seconds) or training
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == ExitCode.INTERRUPTED, out + err
