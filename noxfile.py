@@ -129,11 +129,13 @@ def _env_python(prefix: Path) -> Path:
     return prefix / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _locked_cpu_env(session: nox.Session, keras_home: Path | None = None) -> Path:
+def _locked_cpu_env(session: nox.Session, keras_home: Path | None = None, *,
+                    cache_bytecode: bool = True) -> Path:
     """The CPU lock installed for the session's Python by setup/bootstrap.py; its prefix.
 
     A second call is a quick no-op when nothing changed (the installer's install record).
     `keras_home`: where the installer writes keras.json (default: the user's, as for users).
+    `cache_bytecode`: import TensorFlow once so its bytecode is cached (see _cache_bytecode).
     """
     python = _session_python(session)
     minor = session.run(python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])",
@@ -147,7 +149,8 @@ def _locked_cpu_env(session: nox.Session, keras_home: Path | None = None) -> Pat
     session.run("python", str(REPO / "setup" / "bootstrap.py"), "--variant", "cpu",
                 "--prefix", str(prefix), "--python-exe", python, "--no-verify", "--no-kernel",
                 "--yes", env=env)
-    _cache_bytecode(session, prefix)
+    if cache_bytecode:
+        _cache_bytecode(session, prefix)
     return prefix
 
 
@@ -171,8 +174,10 @@ def tests(session: nox.Session) -> None:
     # The 'tools' group (nox itself) lets the suite check this noxfile with `nox -l`.
     _install_group(session, "test", "tools")
     # Built once here and handed to every xdist worker (a session fixture runs per worker).
+    # Only the default Python's run imports TensorFlow often enough to repay caching it.
     prefix = os.environ.get("KERASUP_TEST_ENV") or str(
-        _locked_cpu_env(session, keras_home=NOXDIR / "test-keras-home"))
+        _locked_cpu_env(session, keras_home=NOXDIR / "test-keras-home",
+                        cache_bytecode=session.python == DEFAULT_PYTHON))
     markers = MARKERS_DEFAULT if session.python == DEFAULT_PYTHON else MARKERS_OTHER
     # loadfile: a module's tests share one worker, so its module fixtures are built once
     # (tests/conftest.py says why not loadgroup). xdist sends the modules with the most tests
