@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import sys
 import sysconfig
 import time
 from collections.abc import Mapping
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from envs.contract import fileio, flags, record
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 from envs.contract.layout import Layout
 from envs.contract.lockheader import LockCoverage
-from setup.installer import configure, jupyter, preflight, uvtool
+from setup.installer import configure, filescan, jupyter, preflight, uvtool
 from setup.installer.backends import Backend, choose_backend, conda_lock_python
 from setup.installer.plan import Action, Options, Plan
 from setup.installer.pythons import PythonChoice, resolve_python
@@ -183,17 +182,6 @@ def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha:
 
 
 
-def _damaged(env_python: PurePath) -> tuple[str, ...]:
-    """Distributions of the environment whose installed files are missing or resized (the
-    packages check's fast RECORD check, run in the environment); () when it cannot tell."""
-    try:
-        done = subprocess.run([str(env_python), "-m", "verify.installed_files"],
-                              capture_output=True, text=True, timeout=120, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ()
-    return tuple(done.stdout.split()) if done.returncode == 0 else ()
-
-
 def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                runner: Runner) -> Plan:
     """Check everything, then decide everything; raises KerasupError on the first problem."""
@@ -228,8 +216,9 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                                                                 time.gmtime()))
     up_to_date = (not options.force and wanted.matches(existing)
                   and Path(env_python).exists())
-    damaged = (_damaged(env_python) if up_to_date and target == host
-               and backend.name == "uv-venv" else ())
+    scanned = filescan.applies(up_to_date=up_to_date, same_machine=target == host,
+                               backend=backend.name) and not filescan.deferred(options)
+    damaged = filescan.scan(env_python) if scanned else ()
     up_to_date = up_to_date and not damaged
     reports, driver_missing = _reports(options, target=target, host=host, lock=lock, sha=sha,
                                        environ=environ)

@@ -8,6 +8,7 @@ keras.json that cannot be written does not make the next run rebuild a good envi
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import sys
@@ -19,7 +20,8 @@ from envs.contract import facts, record
 from envs.contract.errors import CannotProceed, ExitCode
 from envs.contract.fileio import move_aside, write_atomic
 from envs.contract.layout import Layout
-from setup.installer import configure, installlog, prefixlock, uvtool
+from setup.installer import configure, filescan, installlog, prefixlock, uvtool
+from setup.installer.backends import choose_backend
 from setup.installer.failures import explain
 from setup.installer.plan import Action, Options, Plan, render
 from setup.installer.planner import build_plan
@@ -223,7 +225,30 @@ def install(options: Options, *, environ: Mapping[str, str], repo: Path,
     if plan.cross:
         raise CannotProceed("--platform names another machine", fix="add --dry-run")
     confirm_without_driver(plan, options)
-    return plan, execute(plan, runner, environ)
+    deferred = filescan.deferred(options) and filescan.applies(
+        up_to_date=plan.up_to_date, same_machine=not plan.cross, backend=plan.backend)
+    scan = filescan.FileScan(plan.env_python) if deferred else None
+    status = execute(plan, runner, environ)
+    damaged = scan.result() if scan is not None else ()
+    if damaged:
+        status = _repair(plan, damaged, options, runner, environ)
+    return plan, status
+
+
+def _repair(plan: Plan, damaged: tuple[str, ...], options: Options, runner: Runner,
+            environ: Mapping[str, str]) -> int:
+    """The scan that ran alongside verify found lost files: reinstall those distributions
+    (the same actions a scan before the plan leads to), then verify again."""
+    runner.say(f"installed files: {', '.join(damaged)} lost installed files since install: "
+               "reinstalling them, then verifying again")
+    broken = dataclasses.replace(plan, up_to_date=False, damaged=damaged)
+    env_actions = choose_backend(options, environ).actions(broken)
+    rest = [a for a in plan.actions if a.kind == "verify"]
+    record = Action("write-record", "write the install record "
+                    f"{Layout(plan.prefix).install_record}",
+                    path=str(Layout(plan.prefix).install_record))
+    return execute(dataclasses.replace(broken, actions=(*env_actions, record, *rest)), runner,
+                   environ)
 
 
 def confirm_without_driver(plan: Plan, options: Options,

@@ -329,6 +329,25 @@ def test_changed_lock_is_synced_in_place(installed):
     assert _in_env(prefix, "-c", "import tomli").returncode != 0
 
 
+@pytest.mark.slow
+def test_a_lost_file_found_alongside_verify_is_reinstalled(installed):
+    """An up-to-date run scans the installed files while verify runs (setup.installer
+    .filescan); a file lost since install is put back, and verify runs again."""
+    tmp, prefix, _ = installed
+    module = next(prefix.glob("lib/python3.*/site-packages/six.py"))
+    module.unlink()
+    p = ubuntu_plan(tmp, "--prefix", str(prefix))  # a preview scans before deciding
+    assert not p["up_to_date"] and p["damaged"] == ["six"]
+    again = ubuntu(tmp, "--prefix", str(prefix))
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr
+    assert "six lost installed files since install: reinstalling them, then verifying again" \
+        in again.stdout
+    assert again.stdout.count("verify exited ") == 2  # before the repair, and after
+    assert module.is_file()
+    assert json.loads(Layout(prefix).verify_report.read_text())["ok"] is True
+    assert ubuntu_plan(tmp, "--prefix", str(prefix))["up_to_date"]
+
+
 def setup_tools_uv(tmp: Path) -> Path:
     return Path(clean_env(tmp)["KERASUP_BOOTSTRAP_TOOLS"]) / "bin" / "uv"
 
