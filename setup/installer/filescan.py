@@ -3,19 +3,21 @@
 reinstalls the distributions it names (``uv pip sync --reinstall-package``).
 
 A preview (--check, --dry-run, --plan-json) and a --no-verify run scan before deciding the
-plan. A real run that verifies scans alongside verify instead (:class:`FileScan` started just
-before the actions): the scan is ~0.4 s of one core while verify is busy importing TensorFlow
-on the other, and on the rare damaged environment setup repairs and verifies again.
+plan. A real run that verifies lets verify's packages check do the same check (it runs the
+same code, beside the TensorFlow import) and reads the damaged distributions from verify's
+report (:func:`from_report`); it scans itself only when that report does not say. On the
+rare damaged environment setup then repairs and verifies again.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from setup.installer.plan import Options
 
-__all__ = ["FileScan", "applies", "deferred", "scan"]
+__all__ = ["applies", "deferred", "from_report", "scan"]
 
 
 def applies(*, up_to_date: bool, same_machine: bool, backend: str) -> bool:
@@ -25,34 +27,29 @@ def applies(*, up_to_date: bool, same_machine: bool, backend: str) -> bool:
 
 
 def deferred(options: Options) -> bool:
-    """True when the scan runs alongside verify rather than before the plan is decided."""
+    """True when verify's run stands in for the scan before the plan is decided."""
     return options.verify and not (options.check or options.dry_run or options.plan_json)
 
 
-class FileScan:
-    """The scan, started now in the environment's Python; :meth:`result` waits for it."""
-
-    def __init__(self, env_python: PurePath) -> None:
-        try:
-            self._proc: subprocess.Popen[str] | None = subprocess.Popen(
-                [str(env_python), "-m", "verify.installed_files"], stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
-        except OSError:
-            self._proc = None
-
-    def result(self, timeout: float = 120) -> tuple[str, ...]:
-        """The damaged distributions' names; () when none, or when the scan cannot tell."""
-        if self._proc is None:
-            return ()
-        try:
-            out, _ = self._proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
-            return ()
-        return tuple(out.split()) if self._proc.returncode == 0 else ()
+def scan(env_python: PurePath, timeout: float = 120) -> tuple[str, ...]:
+    """The damaged distributions' names; () when none, or when the scan cannot tell."""
+    try:
+        done = subprocess.run([str(env_python), "-m", "verify.installed_files"],
+                              capture_output=True, text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(done.stdout.split()) if done.returncode == 0 else ()
 
 
-def scan(env_python: PurePath) -> tuple[str, ...]:
-    """The scan, now."""
-    return FileScan(env_python).result()
+def from_report(report: Path) -> tuple[str, ...] | None:
+    """The distributions verify's packages check found damaged, from its JSON report; None
+    when the report cannot say (missing, unreadable, or the check did not run)."""
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+        check = next(c for c in data["checks"] if c["name"] == "packages")
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+    if check.get("status") not in ("pass", "warn", "fail"):
+        return None  # skipped or crashed: it checked nothing
+    return tuple(sorted((check.get("details") or {}).get("damaged_files") or {}))

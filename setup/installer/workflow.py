@@ -227,9 +227,12 @@ def install(options: Options, *, environ: Mapping[str, str], repo: Path,
     confirm_without_driver(plan, options)
     deferred = filescan.deferred(options) and filescan.applies(
         up_to_date=plan.up_to_date, same_machine=not plan.cross, backend=plan.backend)
-    scan = filescan.FileScan(plan.env_python) if deferred else None
     status = execute(plan, runner, environ)
-    damaged = scan.result() if scan is not None else ()
+    damaged: tuple[str, ...] | None = ()
+    if deferred:  # verify's packages check ran the scan; its report says what it found
+        damaged = filescan.from_report(Layout(plan.prefix).verify_report)
+        if damaged is None:
+            damaged = filescan.scan(plan.env_python)
     if damaged:
         status = _repair(plan, damaged, options, runner, environ)
     return plan, status
@@ -237,8 +240,8 @@ def install(options: Options, *, environ: Mapping[str, str], repo: Path,
 
 def _repair(plan: Plan, damaged: tuple[str, ...], options: Options, runner: Runner,
             environ: Mapping[str, str]) -> int:
-    """The scan that ran alongside verify found lost files: reinstall those distributions
-    (the same actions a scan before the plan leads to), then verify again."""
+    """verify found lost files in an environment the plan called up to date: reinstall
+    those distributions (the actions a scan before the plan leads to), then verify again."""
     runner.say(f"installed files: {', '.join(damaged)} lost installed files since install: "
                "reinstalling them, then verifying again")
     broken = dataclasses.replace(plan, up_to_date=False, damaged=damaged)

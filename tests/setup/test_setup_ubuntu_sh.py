@@ -331,8 +331,8 @@ def test_changed_lock_is_synced_in_place(installed):
 
 @pytest.mark.slow
 def test_a_lost_file_found_alongside_verify_is_reinstalled(installed):
-    """An up-to-date run scans the installed files while verify runs (setup.installer
-    .filescan); a file lost since install is put back, and verify runs again."""
+    """An up-to-date run lets verify's packages check find lost files (setup.installer
+    .filescan.from_report); a file lost since install is put back, and verify runs again."""
     tmp, prefix, _ = installed
     module = next(prefix.glob("lib/python3.*/site-packages/six.py"))
     module.unlink()
