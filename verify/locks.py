@@ -231,7 +231,8 @@ def applicable(entries: Iterable[LockEntry],
 
 def installed_versions(found: Mapping[str, Installed] | None = None) -> dict[str, str]:
     """Installed distributions on ``sys.path``, canonical name -> version (first wins)."""
-    return {key: dist.version for key, dist in (found or installed()).items()}
+    found = found if found is not None else installed()
+    return {key: dist.version for key, dist in found.items()}
 
 
 def _same_version(a: str, b: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from verify.distributions import installed
 from verify.installed_files import Damage, damaged_files
-from verify.locks import broken_requirements
+from verify.locks import broken_requirements, installed_versions
 
 __all__ = ["Survey", "survey", "survey_in_child"]
 
@@ -47,8 +47,7 @@ class Survey:
 def survey(*, deep: bool = False) -> Survey:
     """The survey, in this process."""
     found = installed()
-    return Survey({key: dist.version for key, dist in found.items()},
-                  broken_requirements(found=found),
+    return Survey(installed_versions(found), broken_requirements(found=found),
                   damaged_files(sorted(found), deep=deep, found=found))
 
 
