@@ -26,7 +26,7 @@ from setup.installer.pythons import PythonChoice, resolve_python
 from setup.installer.runner import Runner
 from setup.installer.target import Target, describe_os
 
-__all__ = ["build_plan", "default_prefix"]
+__all__ = ["build_plan", "default_prefix", "record_action"]
 
 
 def default_prefix(repo: Path) -> Path:
@@ -119,6 +119,12 @@ def _describe_prefix(prefix: Path, kind: str, owner: str, existing: bool) -> str
     return f"{prefix} ({what.get(owner, owner)}{', install record found' if existing else ''})"
 
 
+def record_action(prefix: Path) -> Action:
+    """write-record: the last step of an install (and of a repair) that changed packages."""
+    path = Layout(prefix).install_record
+    return Action("write-record", f"write the install record {path}", path=str(path))
+
+
 def _configure_actions(plan: Plan, options: Options, repo: Path,
                        environ: Mapping[str, str]) -> list[Action]:
     out = []
@@ -128,9 +134,7 @@ def _configure_actions(plan: Plan, options: Options, repo: Path,
                           f"(only verify and envs from {repo} become importable)",
                           path=str(site / configure.PTH_NAME)))
     if not plan.up_to_date:
-        out.append(Action("write-record", "write the install record "
-                          f"{Layout(plan.prefix).install_record}",
-                          path=str(Layout(plan.prefix).install_record)))
+        out.append(record_action(plan.prefix))
     verb = {"created": "create", "updated": "back up and update",
             "replaced": "move aside what is at"}.get(plan.keras_json_action)
     if verb:

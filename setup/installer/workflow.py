@@ -24,7 +24,7 @@ from setup.installer import configure, filescan, installlog, prefixlock, uvtool
 from setup.installer.backends import choose_backend
 from setup.installer.failures import explain
 from setup.installer.plan import Action, Options, Plan, render
-from setup.installer.planner import build_plan
+from setup.installer.planner import build_plan, record_action
 from setup.installer.preflight import NO_DRIVER
 from setup.installer.runner import Runner
 from setup.installer.target import find_dot, path_with
@@ -247,11 +247,8 @@ def _repair(plan: Plan, damaged: tuple[str, ...], options: Options, runner: Runn
     broken = dataclasses.replace(plan, up_to_date=False, damaged=damaged)
     env_actions = choose_backend(options, environ).actions(broken)
     rest = [a for a in plan.actions if a.kind == "verify"]
-    record = Action("write-record", "write the install record "
-                    f"{Layout(plan.prefix).install_record}",
-                    path=str(Layout(plan.prefix).install_record))
-    return execute(dataclasses.replace(broken, actions=(*env_actions, record, *rest)), runner,
-                   environ)
+    actions = (*env_actions, record_action(plan.prefix), *rest)
+    return execute(dataclasses.replace(broken, actions=actions), runner, environ)
 
 
 def confirm_without_driver(plan: Plan, options: Options,
