@@ -9,14 +9,14 @@ longer. ``python -m verify.package_survey [--deep]`` prints the survey as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
+from verify.child import run_module
 from verify.distributions import installed
 from verify.installed_files import Damage, damaged_files
 from verify.locks import broken_requirements, installed_versions
@@ -52,17 +52,12 @@ def survey(*, deep: bool = False) -> Survey:
 
 
 def survey_in_child(*, deep: bool = False, timeout: float = 600) -> Survey:
-    """The survey by this interpreter in a child process, with this process's interpreter
-    flags and folder (so it sees the same ``sys.path``); in-process when that fails."""
-    argv = [sys.executable, *subprocess._args_from_interpreter_flags(),  # type: ignore[attr-defined]
-            "-m", "verify.package_survey", *(["--deep"] if deep else [])]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False, stdin=subprocess.DEVNULL, cwd=Path.cwd())
-        if done.returncode == 0:
-            return Survey.from_json(done.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, TypeError):
-        pass
+    """The survey by this interpreter in a child process (verify.child); in-process when
+    that fails."""
+    done = run_module("verify.package_survey", ["--deep"] if deep else [], timeout=timeout)
+    if done is not None and done.returncode == 0:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            return Survey.from_json(done.stdout.decode("utf-8"))
     return survey(deep=deep)
 
 

@@ -7,9 +7,11 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from envs.contract import kernel
+from verify import preload
+from verify.cli import Options
+from verify.kernel_specs import KernelSpecError, all_specs_in_child
 from verify.machine import Context
 from verify.plugin import Recorder
 from verify.preflight import default_prefix
@@ -42,15 +44,15 @@ def _starts_here(argv: list[str]) -> tuple[bool, str]:
     return prefix is not None and _same_dir(prefix, sys.prefix), exe
 
 
-def _specs() -> dict[str, dict[str, Any]]:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    return KernelSpecManager().get_all_specs()
-
-
 def _fix(name: str, display: str) -> str:
     cmd = kernel.register_argv(sys.executable, name, display)
     return f"register it (replaces any kernel of that name): {shlex.join(cmd)}"
+
+
+def prefetch(options: Options) -> None:
+    """Called by verify.plugin once the checks are collected: list the kernelspecs in a
+    child process while TensorFlow imports in this one."""
+    preload.prefetch("jupyter_kernel", all_specs_in_child)
 
 
 def test_jupyter_kernel(check: Recorder, context: Context) -> None:
@@ -64,9 +66,9 @@ def test_jupyter_kernel(check: Recorder, context: Context) -> None:
     check.detail("expected_name", name)
     check.phase("looking for Jupyter kernels")
     try:
-        specs = _specs()
-    except Exception as exc:  # jupyter_client missing or a broken kernelspec folder
-        check.fail(f"cannot list Jupyter kernels: {type(exc).__name__}: {exc}",
+        specs = preload.fetched("jupyter_kernel", all_specs_in_child)
+    except KernelSpecError as exc:
+        check.fail(f"cannot list Jupyter kernels: {exc}",
                    "re-sync the environment: bash setup/ubuntu.sh")
     check.detail("kernels", sorted(specs))
     ours = specs.get(name)

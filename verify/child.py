@@ -1,0 +1,43 @@
+"""Run one of verify's modules in a child interpreter: this one, with its flags and folder.
+
+verify's slow TensorFlow-free preparation (the package survey, the Jupyter kernelspecs, the
+digits) runs in child processes while TensorFlow imports in the parent (verify.preload). In a
+thread of the parent the same work would hold the GIL the import needs. The children run at
+a lower CPU priority: the import, not they, is what the run waits for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["run_module"]
+
+NICENESS = 10  # of 19: still served on a busy machine, after the import
+
+
+def run_module(module: str, args: Sequence[str] = (), *,
+               timeout: float) -> subprocess.CompletedProcess[bytes] | None:
+    """``python -m module args`` by this interpreter (same flags, so the same ``sys.path``),
+    in this process's folder, stdout and stderr captured; None when it cannot be run or
+    does not finish within ``timeout`` seconds (the caller then does the work in-process)."""
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    argv = [sys.executable, *flags, "-m", module, *args]
+    try:
+        with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=Path.cwd()) as child:
+            with contextlib.suppress(OSError, AttributeError):  # gone already; or Windows
+                os.setpriority(os.PRIO_PROCESS, child.pid, NICENESS)
+            try:
+                out, err = child.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+                return None
+        return subprocess.CompletedProcess(argv, child.returncode, out, err)
+    except (OSError, subprocess.SubprocessError):
+        return None
