@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -51,12 +51,14 @@ def _pytest_environment(verbose: bool) -> Iterator[None]:
 
 
 def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
-               junit: Path | None = None, progress: Progress | None = None) -> Report:
+               junit: Path | None = None, progress: Progress | None = None,
+               on_interrupt: Callable[[], None] | None = None) -> Report:
     """Run every check through pytest (unselected ones are reported as skipped).
 
     ``checks_dir`` holds the ``check_<name>.py`` modules (tests point it elsewhere);
     ``junit``: where pytest writes its JUnit XML (a temporary file: see :func:`main`);
-    ``progress``: prints each check's line as it finishes (and a live line on a terminal).
+    ``progress``: prints each check's line as it finishes (and a live line on a terminal);
+    ``on_interrupt``: said before the process ends on Ctrl-C during the TensorFlow import.
     KeyboardInterrupt when the run was interrupted.
     """
     from verify.gpu import HARMLESS
@@ -66,7 +68,8 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
     with _pytest_environment(options.verbose), preload.hold_stderr(
             HARMLESS, hold=not options.verbose):
         if checks_dir == HERE and _import_ahead(options):
-            preload.start()  # overlaps pytest's start-up and the checks that need no TF
+            # overlaps pytest's start-up and the checks that need no TF
+            preload.start(on_interrupt)
         import pytest
 
         from verify.plugin import VerifyPlugin
@@ -144,6 +147,15 @@ def _say(text: str) -> None:
         stdout_to_devnull()
 
 
+def _interrupted(scratch: Path | None, stream: TextIO | None = None) -> None:
+    """Say so on ``stream`` (stderr); remove the run's private scratch folder (when the
+    process ends at once)."""
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"\n{PROG}: interrupted: no report written (earlier reports left as they were)",
+          file=stream or sys.stderr)
+
+
 def _error(exc: KerasupError) -> int:
     print(f"{PROG}: error: {exc.one_line()}", file=sys.stderr)
     return int(exc.code)
@@ -213,7 +225,8 @@ def _run(options: Options, ascii_only: bool) -> int:
     scratch = _scratch_dir() if options.junit else None
     try:
         junit = scratch / "junit.xml" if scratch else None
-        report = run_checks(options, context, junit=junit, progress=progress)
+        report = run_checks(options, context, junit=junit, progress=progress,
+                            on_interrupt=lambda: _interrupted(scratch, sys.__stderr__))
         progress.close(report.checks)
         from verify.render_human import summary_lines
 
@@ -248,7 +261,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KerasupError as exc:
         return _error(exc)
     except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted: no report written (earlier reports left as they were)",
-              file=sys.stderr)
+        _interrupted(None)
         preload.exit_if_alive(ExitCode.INTERRUPTED)
         return ExitCode.INTERRUPTED
