@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = ["run_module"]
 
-NICENESS = 10  # of 19: still served on a busy machine, after the import
+NICENESS = 10  # of 19: a share of the CPU on a busy machine, behind the import
 
 
 def run_module(module: str, args: Sequence[str] = (), *,

@@ -1,8 +1,8 @@
 """Import TensorFlow and Keras in a background thread while the checks that need neither run.
 
 ``import tensorflow, keras`` is most of verify's time and no check can avoid it. :func:`start`
-begins it at once, so pytest's start-up and the python_platform, keras_json and packages
-checks overlap it; :func:`wait` is called where a check would import TensorFlow or Keras
+begins it at once, so pytest's start-up, the python_platform, keras_json and jupyter_kernel
+checks and the checks' child processes (see :func:`prefetch`) overlap it; :func:`wait` is called where a check would import TensorFlow or Keras
 itself. It is not started when ``--fix`` may rewrite keras.json first: Keras reads keras.json
 as it is imported.
 

@@ -13,9 +13,11 @@ __all__ = ["CHECK_NAMES", "TENSORFLOW_CHECKS", "check_path", "describe", "normal
 HERE = Path(__file__).resolve().parent
 
 # Run order: cheap facts first, so a broken basic layer is reported before the heavy checks;
-# the checks that need no TensorFlow run while verify.preload imports it.
+# the checks that need no TensorFlow run while verify.preload imports it. packages comes
+# last: its survey runs in a child at a lower priority from the start of the run (see its
+# prefetch), and on a busy machine waiting for it must not hold up the checks behind it.
 CHECK_NAMES: tuple[str, ...] = (
-    "python_platform", "keras_json", "packages", "jupyter_kernel", "gpu", "mnist", "model_graph",
+    "python_platform", "keras_json", "jupyter_kernel", "gpu", "mnist", "model_graph", "packages",
 )
 # The checks that import TensorFlow and Keras (verify.preload starts that import at once).
 TENSORFLOW_CHECKS: frozenset[str] = frozenset({"gpu", "mnist", "model_graph"})
