@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from verify.child import run_module
+from verify.child import LOW_PRIORITY, run_module
 from verify.distributions import installed
 from verify.installed_files import Damage, damaged_files
 from verify.locks import broken_requirements, installed_versions
@@ -54,7 +54,8 @@ def survey(*, deep: bool = False) -> Survey:
 def survey_in_child(*, deep: bool = False, timeout: float = 600) -> Survey:
     """The survey by this interpreter in a child process (verify.child); in-process when
     that fails."""
-    done = run_module("verify.package_survey", ["--deep"] if deep else [], timeout=timeout)
+    done = run_module("verify.package_survey", ["--deep"] if deep else [], timeout=timeout,
+                      niceness=LOW_PRIORITY)
     if done is not None and done.returncode == 0:
         with contextlib.suppress(ValueError, KeyError, TypeError):
             return Survey.from_json(done.stdout.decode("utf-8"))

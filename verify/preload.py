@@ -2,9 +2,9 @@
 
 ``import tensorflow, keras`` is most of verify's time and no check can avoid it. :func:`start`
 begins it at once, so pytest's start-up, the python_platform, keras_json and jupyter_kernel
-checks and the checks' child processes (see :func:`prefetch`) overlap it; :func:`wait` is called where a check would import TensorFlow or Keras
-itself. It is not started when ``--fix`` may rewrite keras.json first: Keras reads keras.json
-as it is imported.
+checks and the checks' child processes (see :func:`prefetch`) overlap it; :func:`wait` is
+called where a check would import TensorFlow or Keras itself. It is not started when
+``--fix`` may rewrite keras.json first: Keras reads keras.json as it is imported.
 
 A failed background import is re-raised, once, by the first :func:`wait`, so that check
 reports the exception a first ``import tensorflow`` in the check would have raised (a second

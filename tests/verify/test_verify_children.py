@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from verify.child import NICENESS, run_module
+from verify.child import LOW_PRIORITY, run_module
 from verify.kernel_specs import KernelSpecError, all_specs, all_specs_in_child
 from verify.locks import LockEntry, applicable
 from verify.mnist_child import DATA_ERROR, load_mnist_in_child
@@ -122,7 +122,7 @@ def test_kernelspecs_that_cannot_be_listed_fail_in_the_child_as_they_do_here(
     assert issubclass(KernelSpecError, Exception)
 
 
-def test_children_run_at_a_lower_priority_and_a_stuck_one_is_given_up(
+def test_a_child_runs_at_the_priority_asked_and_a_stuck_one_is_given_up(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "kerasup_probe_child.py").write_text(
         "import os, sys, time\n"
@@ -131,9 +131,11 @@ def test_children_run_at_a_lower_priority_and_a_stuck_one_is_given_up(
         "print(os.nice(0))\n"
         "sys.exit(7)\n")
     monkeypatch.chdir(tmp_path)
-    done = run_module("kerasup_probe_child", timeout=60)
+    done = run_module("kerasup_probe_child", timeout=60, niceness=LOW_PRIORITY)
     assert done is not None and done.returncode == 7
-    assert int(done.stdout) == min(os.nice(0) + NICENESS, 19)
+    assert int(done.stdout) == min(os.nice(0) + LOW_PRIORITY, 19)
+    same = run_module("kerasup_probe_child", timeout=60)
+    assert same is not None and int(same.stdout) == os.nice(0)
     assert run_module("kerasup_probe_child", ["hang"], timeout=1) is None
 
 
