@@ -173,6 +173,17 @@ def _refuse_bad_lock(options: Options) -> None:
         raise UsageError(f"--lock {exc.message}", fix=exc.fix) from None
 
 
+def _refuse_missing_cwd() -> None:
+    """pytest starts from the current folder: one that was deleted (or cannot be read) is
+    refused before the run, with what to do."""
+    try:
+        Path.cwd()
+    except OSError as exc:
+        raise CannotProceed(f"the current folder cannot be used ({exc.strerror or exc}): it "
+                            "was deleted or is unreadable",
+                            fix="cd to an existing folder (e.g. cd ~) and run again") from None
+
+
 def _scratch_dir() -> Path:
     """A private folder for pytest's JUnit XML until the run is complete."""
     try:
@@ -217,6 +228,7 @@ def _reports(options: Options, report: Report, junit: Path | None) -> dict[Path,
 def _run(options: Options, ascii_only: bool) -> int:
     from verify.reports import commit, refuse_unwritable
 
+    _refuse_missing_cwd()
     refuse_unwritable({"--json": options.json, "--junit": options.junit})
     _refuse_bad_lock(options)
     context = resolve_context(options.variant, options.lock, options.expect_gpu)
@@ -246,7 +258,8 @@ def _run(options: Options, ascii_only: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (envs.contract.errors.ExitCode: 0 ready, 1 a
-    check failed, 2 usage, 3 the reports could not be written, 130 interrupted)."""
+    check failed, 2 usage, 3 the reports could not be written or the current folder is gone,
+    130 interrupted)."""
     ascii_only = not _output_stream(sys.stdout)
     _output_stream(sys.stderr)
     try:

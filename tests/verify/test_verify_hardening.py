@@ -100,6 +100,21 @@ def test_a_report_into_a_directory_is_refused_before_any_check(cpu_env, verify_h
     assert flag in _one_error_line(proc.stderr) and proc.stdout == ""
 
 
+def test_a_deleted_current_folder_is_refused_before_any_check(cpu_env, verify_home,
+                                                                tmp_path: Path) -> None:
+    """pytest starts from the current folder: a deleted one was a traceback."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    report = tmp_path / "report.json"
+    proc = subprocess.run(["sh", "-c", 'cd "$1" && rmdir "$1" && exec "$2" -m verify --json "$3"',
+                           "sh", str(gone), str(cpu_env.python), str(report)],
+                          env={**os.environ, **verify_home}, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == ExitCode.CANNOT_PROCEED, proc.stderr
+    assert "current folder" in _one_error_line(proc.stderr) and proc.stdout == ""
+    assert not report.exists()
+
+
 @pytest.mark.parametrize("state", ["full", "read-only"])
 def test_a_full_or_read_only_place_is_refused_up_front(cpu_env, verify_home, tmp_path: Path,
                                                        state: str) -> None:
