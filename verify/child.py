@@ -2,8 +2,7 @@
 
 verify's slow TensorFlow-free preparation (the package survey, the Jupyter kernelspecs, the
 digits) runs in child processes while TensorFlow imports in the parent (verify.preload). In a
-thread of the parent the same work would hold the GIL the import needs. The children run at
-a lower CPU priority: the import, not they, is what the run waits for.
+thread of the parent the same work would hold the GIL the import needs.
 """
 
 from __future__ import annotations

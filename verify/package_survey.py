@@ -31,7 +31,6 @@ class Survey:
     versions: dict[str, str]
     broken: list[str]
     damaged: list[Damage] = field(default_factory=list)
-    where: str = "in-process"  # or "child"
 
     def to_json(self) -> str:
         return json.dumps({"versions": self.versions, "broken": self.broken,
@@ -41,7 +40,7 @@ class Survey:
     def from_json(cls, text: str) -> Survey:
         data: dict[str, Any] = json.loads(text)
         return cls(dict(data["versions"]), list(data["broken"]),
-                   [Damage(**d) for d in data["damaged"]], where="child")
+                   [Damage(**d) for d in data["damaged"]])
 
 
 def survey(*, deep: bool = False) -> Survey:
