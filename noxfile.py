@@ -40,8 +40,13 @@ OUT = REPO / "out"
 EXAMPLE_BAR = 0.935  # test accuracy on the t10k split (8,000 train / 2,000 test)
 # pytest markers per session: DEFAULT_PYTHON runs everything; the other Pythons run what can
 # differ between Pythons (the fast tests) and the proof that the universal lock installs there.
-MARKERS_DEFAULT = "not gpu"
-MARKERS_OTHER = "not gpu and (not slow or lockinstall)"
+# live_index tests resolve against the live index, whose answers change daily: never in the
+# tests sessions (so never in CI); `nox -s live_index` runs them on demand.
+MARKERS_DEFAULT = "not gpu and not live_index"
+MARKERS_OTHER = "not gpu and not live_index and (not slow or lockinstall)"
+# The conda-forge metadata snapshot the committed conda-lock.yml files were solved against.
+CONDA_SNAPSHOT = Path(os.environ.get("KERASUP_CONDA_SNAPSHOT", REPO.parent / "shared"
+                                     / "conda-forge-snapshot"))
 
 nox.needs_version = ">=2025.10"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -219,9 +224,22 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def lock(session: nox.Session) -> None:
-    """Regenerate the locks from envs/*/environment.yml; `-- --check` checks them (offline)."""
+    """Regenerate the locks from envs/*/environment.yml (recording the index snapshot);
+    `-- --check` checks them, `-- --reproduce` replays the snapshot (both offline),
+    `-- --drift` reports what a relock against the live index would change."""
     _install_group(session, "lock")
-    session.run("python", "-m", "envs.lock", *session.posargs)
+    env = {}
+    if "--reproduce" in session.posargs and CONDA_SNAPSHOT.is_dir():
+        env["KERASUP_CONDA_SNAPSHOT"] = str(CONDA_SNAPSHOT)  # the solve the locks record
+    session.run("python", "-m", "envs.lock", *session.posargs, env=env)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def live_index(session: nox.Session) -> None:
+    """The tests that resolve against the live package index (kept out of CI: its answers
+    change daily); `nox -s lock -- --drift` is the report a maintainer reads."""
+    _install_group(session, "test")
+    session.run("pytest", "-m", "live_index", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=DEFAULT_PYTHON)

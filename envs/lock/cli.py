@@ -23,9 +23,20 @@ def parser() -> argparse.ArgumentParser:
                     "and conda-lock.yml, or check (offline) that the committed locks are fresh.")
     p.add_argument("--variant", action="append", choices=VARIANTS, dest="variants",
                    help="variant to lock or check (repeatable; default: all)")
-    p.add_argument("--check", action="store_true",
-                   help="exit 1, naming the file, if a lock is stale against its "
-                        "environment.yml; offline, changes nothing")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1, naming the file, if a lock is stale against its "
+                           "environment.yml; offline, changes nothing")
+    mode.add_argument("--reproduce", action="store_true",
+                      help="re-run the lock step against the recorded index snapshot "
+                           "(envs/index-snapshot, served on loopback; no network needed) and "
+                           "exit 1 unless every lock file is identical; writes nothing")
+    mode.add_argument("--drift", action="store_true",
+                      help="resolve against the live index as of now and report what a relock "
+                           "would change (exit 1 if anything); writes nothing")
+    p.add_argument("--index-url", metavar="URL",
+                   help="with --drift: the index to ask (default: the one the snapshot "
+                        "records); credentials in it reach uv through its environment only")
     p.add_argument("--conda-snapshot", type=Path, metavar="DIR",
                    help="solve the conda part against this local conda-forge snapshot instead "
                         "of the live channel (env: KERASUP_CONDA_SNAPSHOT)")
@@ -52,6 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --refresh and --exclude-newer contradict each other; pass one",
               file=sys.stderr)
         return ExitCode.USAGE
+    if args.index_url and not args.drift:
+        print("error: --index-url goes with --drift (a relock records the snapshot's index)",
+              file=sys.stderr)
+        return ExitCode.USAGE
+    if (args.reproduce or args.drift) and (args.refresh or args.exclude_newer or
+                                           args.offline_pip or args.conda_only):
+        print("error: --reproduce and --drift take the lock's own dates and write nothing, so "
+              "they take no relock option; drop it", file=sys.stderr)
+        return ExitCode.USAGE
     if args.conda_only and (args.refresh or args.exclude_newer or args.offline_pip):
         print("error: --conda-only keeps the pip locks, so it takes no pip option; drop one",
               file=sys.stderr)
@@ -61,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from envs.lock import workflow
 
+        if args.reproduce or args.drift:
+            return _compare(args)
         return workflow.run(variants=args.variants or list(VARIANTS), check=args.check,
                             conda_snapshot=args.conda_snapshot, refresh=args.refresh,
                             exclude_newer=args.exclude_newer, offline_pip=args.offline_pip,
@@ -71,3 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """--reproduce or --drift over the chosen variants."""
+    from envs.lock import reproduce
+    from envs.lock.spec import load_spec
+    from envs.lock.workflow import choose_conda_source
+
+    specs = [load_spec(v, args.envs_dir) for v in dict.fromkeys(args.variants or VARIANTS)]
+    if args.drift:
+        return reproduce.drift(specs, args.index_url)
+    return reproduce.reproduce(specs, choose_conda_source(args.conda_snapshot))

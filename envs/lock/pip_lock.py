@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ __all__ = [
     "read_requirements",
     "resolve",
     "uv_bin",
+    "uv_environment",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,18 +131,33 @@ def _one_line(stderr: str) -> str:
     return re.sub(r"\s+", " ", text)[:600]
 
 
-def _run_uv(args: list[str], cwd: Path, what: str) -> None:
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
-    proc = subprocess.run([uv_bin(), *args], cwd=cwd, env=env, text=True,
+# What decides where uv asks and whom it trusts: a replay or a recording run replaces all of it.
+_NETWORK_VARIABLES = re.compile(r"^(UV_.*|(HTTPS?|ALL|NO)_PROXY|SSL_CERT_(FILE|DIR))$", re.I)
+
+
+def uv_environment(network: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment uv runs in: this process's, or, when `network` is given, this process's
+    without any uv, proxy or CA variable, plus `network` (e.g. a replay proxy and its CA)."""
+    env = dict(os.environ)
+    if network is not None:
+        env = {k: v for k, v in env.items() if not _NETWORK_VARIABLES.match(k)}
+        env.update(network)
+    return {**env, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+
+
+def _run_uv(args: list[str], cwd: Path, what: str, env: Mapping[str, str]) -> None:
+    proc = subprocess.run([uv_bin(), *args], cwd=cwd, env=dict(env), text=True,
                           capture_output=True, check=False)
     if proc.returncode != 0:
         raise LockError(f"uv could not {what}: {_one_line(proc.stderr)}")
     log.debug("uv %s: ok", " ".join(args))
 
 
-def resolve(spec: EnvSpec, exclude_newer: str, offline: bool = False) -> PipLocks:
+def resolve(spec: EnvSpec, exclude_newer: str, offline: bool = False,
+            network: Mapping[str, str] | None = None) -> PipLocks:
     """Resolve `spec`'s pip part for every target Python and platform (needs PyPI unless
-    `offline`, which resolves from uv's cache)."""
+    `offline`, which resolves from uv's cache). `network`: see :func:`uv_environment`."""
+    env = uv_environment(network)
     if not spec.pip:
         raise LockError(f"{spec.path}: the `- pip:` section is empty; nothing to lock")
     flags = ["--no-config", "--exclude-newer", exclude_newer, *(["--offline"] if offline else [])]
@@ -148,13 +165,13 @@ def resolve(spec: EnvSpec, exclude_newer: str, offline: bool = False) -> PipLock
         root = Path(tmp)
         (root / "pyproject.toml").write_text(_project(spec), encoding="utf-8")
         _run_uv(["lock", "--quiet", *flags], root, f"resolve the {spec.variant} pip part "
-                f"(fix {spec.path.name} or choose another --exclude-newer)")
+                f"(fix {spec.path.name} or choose another --exclude-newer)", env)
         export = ["export", "--quiet", "--frozen", "--no-config", "--no-emit-project",
                   "--no-header"]
         _run_uv([*export, "--format", "requirements-txt", "-o", "requirements.txt"], root,
-                "export requirements.txt")
+                "export requirements.txt", env)
         _run_uv([*export, "--format", "pylock.toml", "-o", "pylock.toml"], root,
-                "export pylock.toml")
+                "export pylock.toml", env)
         requirements = (root / "requirements.txt").read_text(encoding="utf-8")
         pylock = (root / "pylock.toml").read_text(encoding="utf-8")
     header = render_header(spec.variant, {

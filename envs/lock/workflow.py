@@ -7,13 +7,14 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.pylock import Pylock
 
 from envs.contract.errors import ExitCode, LockError
+from envs.contract.facts import VARIANTS
 from envs.contract.fileio import write_atomic
 from envs.contract.flags import offline
 from envs.contract.lockheader import KEY_EXCLUDE_NEWER, KEY_INPUTS, read_header
@@ -98,9 +99,11 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
 
 def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | None = None,
                  offline_pip: bool = False, conda_only: bool = False,
-                 out_dir: Path | None = None) -> LockResult:
+                 out_dir: Path | None = None,
+                 network: Mapping[str, str] | None = None) -> LockResult:
     """Resolve `spec` and write its three locks (all computed before any is written).
-    `conda_only` re-uses the pip locks in `out_dir`, which must be fresh."""
+    `conda_only` re-uses the pip locks in `out_dir`, which must be fresh. `network`: where uv
+    asks and whom it trusts (a recording or replaying proxy), see pip_lock.uv_environment."""
     start = time.monotonic()
     out = out_dir or spec.path.parent
     if conda_only:
@@ -115,7 +118,7 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
         when = (parse_exclude_newer(exclude_newer) if exclude_newer
                 else default_exclude_newer(out / "requirements.txt"))
         log.info("%s: resolving the pip part with uv (exclude-newer %s)", spec.variant, when)
-        pip_locks = resolve(spec, when, offline=offline_pip)
+        pip_locks = resolve(spec, when, offline=offline_pip, network=network)
         texts = {"requirements.txt": pip_locks.requirements_txt,
                  "pylock.toml": pip_locks.pylock_toml}
     texts["conda-lock.yml"] = conda_lock_text(spec, source, texts["pylock.toml"],
@@ -229,9 +232,24 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
     offline_pip = offline_pip or offline(os.environ)
     if refresh:
         exclude_newer = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if conda_only or offline_pip:  # uv asks no index: there is nothing to record
+        _lock_all(specs, source, exclude_newer, offline_pip, conda_only, None)
+        return ExitCode.OK
+    from envs.lock.index_record import recording
+
+    dates = [parse_exclude_newer(exclude_newer) if exclude_newer
+             else default_exclude_newer(s.path.parent / "requirements.txt") for s in specs]
+    with recording([s.variant for s in specs], VARIANTS, max(dates), envs_dir) as network:
+        _lock_all(specs, source, exclude_newer, False, False, network)
+    log.info("recorded what the index served in envs/index-snapshot/ (nox -s lock -- "
+             "--reproduce replays it)")
+    return ExitCode.OK
+
+
+def _lock_all(specs: Sequence[EnvSpec], source: CondaSource, exclude_newer: str | None,
+              offline_pip: bool, conda_only: bool, network: Mapping[str, str] | None) -> None:
     for spec in specs:
         result = lock_variant(spec, source, exclude_newer=exclude_newer,
-                              offline_pip=offline_pip, conda_only=conda_only)
+                              offline_pip=offline_pip, conda_only=conda_only, network=network)
         log.info("%s: wrote %s in %.1fs", spec.variant,
                  ", ".join(p.name for p in result.paths), result.seconds)
-    return ExitCode.OK

@@ -1,0 +1,65 @@
+"""A relock records its index snapshot: uv resolves through the recording proxy, and what it
+was served is kept in ``envs/index-snapshot/`` for ``--reproduce`` to replay.
+
+The new snapshot is built beside the committed one and replaces it only when every variant
+locked: a failed relock leaves the committed snapshot as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from envs.contract.piplock import parse_requirements
+from envs.lock.index_proxy import IndexProxy, serving
+from envs.lock.index_snapshot import SNAPSHOT_DIR, SNAPSHOT_FILE, IndexSnapshot
+
+__all__ = ["recording"]
+
+
+def _start(root: Path, variants: Sequence[str], all_variants: Sequence[str]) -> IndexSnapshot:
+    """The snapshot to record into: a fresh one when every variant is relocked, else a copy
+    of the committed one (the other variants keep their recorded pages and dates)."""
+    staging = root.with_name(root.name + ".recording")
+    shutil.rmtree(staging, ignore_errors=True)  # ours: a failed relock's leftover
+    if set(variants) != set(all_variants) and (root / SNAPSHOT_FILE).is_file():
+        shutil.copytree(root, staging)
+        return IndexSnapshot.load(staging)
+    staging.mkdir(parents=True)
+    return IndexSnapshot(staging)
+
+
+def _chosen(envs_dir: Path, variants: Sequence[str]) -> dict[str, set[str]]:
+    chosen: dict[str, set[str]] = {}
+    for variant in variants:
+        lock = envs_dir / variant / "requirements.txt"
+        if lock.is_file():
+            for entry in parse_requirements(lock.read_text(encoding="utf-8"), str(lock)):
+                chosen.setdefault(entry.name, set()).add(entry.version)
+    return chosen
+
+
+@contextlib.contextmanager
+def recording(variants: Sequence[str], all_variants: Sequence[str], exclude_newer: str,
+              envs_dir: Path, root: Path = SNAPSHOT_DIR) -> Iterator[dict[str, str]]:
+    """Record the index while the block relocks `variants` (resolved as the index stood at
+    `exclude_newer`, the latest of their dates); yields uv's network environment."""
+    snapshot = _start(root, variants, all_variants)
+    snapshot.recorded_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    snapshot.exclude_newer = max(snapshot.exclude_newer, exclude_newer)
+    proxy = IndexProxy(snapshot, recording=True)
+    with tempfile.TemporaryDirectory(prefix="kerasup-record-cache-") as cache, \
+            serving(proxy) as network:
+        # A fresh uv cache: every answer the resolution uses passes the recorder.
+        yield {**network, "UV_CACHE_DIR": cache}
+    snapshot.variants = sorted(set(snapshot.variants) | set(variants))
+    snapshot.save()
+    snapshot.prune(_chosen(envs_dir, snapshot.variants))
+    snapshot.save()
+    if (root / SNAPSHOT_FILE).is_file():
+        shutil.rmtree(root)
+    snapshot.root.rename(root)
