@@ -98,10 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _compare(args: argparse.Namespace) -> int:
     """--reproduce or --drift over the chosen variants."""
     from envs.lock import reproduce
+    from envs.lock.index_snapshot import SNAPSHOT_DIR
     from envs.lock.spec import load_spec
     from envs.lock.workflow import choose_conda_source
 
     specs = [load_spec(v, args.envs_dir) for v in dict.fromkeys(args.variants or VARIANTS)]
     if args.drift:
         return reproduce.drift(specs, args.index_url)
-    return reproduce.reproduce(specs, choose_conda_source(args.conda_snapshot))
+    return reproduce.reproduce(specs, choose_conda_source(args.conda_snapshot),
+                               args.envs_dir / SNAPSHOT_DIR.name)

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envs.contract.errors import LockError
 from envs.lock.index_snapshot import IndexSnapshot, Response
 
 __all__ = ["IndexProxy", "loopback_up", "serving"]
@@ -198,8 +199,12 @@ def _tls_context(ca: object, workdir: Path) -> ssl.SSLContext:
 def serving(proxy: IndexProxy) -> Iterator[dict[str, str]]:
     """Run `proxy` on 127.0.0.1 for the block; yields the environment that sends uv through
     it (proxy variables and the CA file), to be laid over a clean environment."""
-    import trustme
-
+    try:
+        import trustme
+    except ImportError:
+        raise LockError("trustme is not installed, and the index proxy needs it for its "
+                        "throw-away CA", fix="run it through nox (nox -s lock), which "
+                        "installs the lock group") from None
     loopback_up()
     ca = trustme.CA()
     with tempfile.TemporaryDirectory(prefix="kerasup-index-proxy-") as tmp:

@@ -106,7 +106,7 @@ def _wheel_metadata(wheel: bytes) -> bytes | None:
 def trim_metadata(body: bytes) -> bytes:
     """A core-metadata file's header fields, without the long description after them."""
     head, _, _ = body.replace(b"\r\n", b"\n").partition(b"\n\n")
-    return head + b"\n"
+    return head.rstrip(b"\n") + b"\n"  # idempotent: a kept file trims to itself
 
 
 @dataclass

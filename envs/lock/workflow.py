@@ -236,10 +236,12 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
         _lock_all(specs, source, exclude_newer, offline_pip, conda_only, None)
         return ExitCode.OK
     from envs.lock.index_record import recording
+    from envs.lock.index_snapshot import SNAPSHOT_DIR
 
     dates = [parse_exclude_newer(exclude_newer) if exclude_newer
              else default_exclude_newer(s.path.parent / "requirements.txt") for s in specs]
-    with recording([s.variant for s in specs], VARIANTS, max(dates), envs_dir) as network:
+    with recording([s.variant for s in specs], VARIANTS, max(dates), envs_dir,
+                   envs_dir / SNAPSHOT_DIR.name) as network:
         _lock_all(specs, source, exclude_newer, False, False, network)
     log.info("recorded what the index served in envs/index-snapshot/ (nox -s lock -- "
              "--reproduce replays it)")

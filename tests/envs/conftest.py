@@ -106,8 +106,9 @@ def conda_forge_snapshot() -> Path:
 
 @pytest.fixture
 def envs_copy(tmp_path: Path) -> Path:
-    """A scratch copy of envs/<variant>/ (specs and committed locks) to edit."""
+    """A scratch copy of envs/<variant>/ (specs and committed locks) and of the recorded
+    index snapshot, to edit."""
     root = tmp_path / "envs"
-    for variant in ("cpu", "gpu"):
-        shutil.copytree(ENVS_DIR / variant, root / variant)
+    for folder in ("cpu", "gpu", "index-snapshot"):
+        shutil.copytree(ENVS_DIR / folder, root / folder)
     return root

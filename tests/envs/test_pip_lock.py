@@ -144,32 +144,44 @@ def test_a_tampered_hash_is_refused(tmp_path):
     assert accepted.returncode == 0, accepted.stderr
 
 
-@pytest.mark.network
-def test_resolve_is_reproducible_and_consistent(tmp_path):
+@pytest.fixture
+def replayed_index(tmp_path):
+    """uv's network settings for the recorded index snapshot, replayed on loopback: these
+    resolutions cannot change with what the live index serves today."""
+    from envs.lock.index_proxy import IndexProxy, serving
+    from envs.lock.index_snapshot import IndexSnapshot
+
+    with serving(IndexProxy(IndexSnapshot.load())) as network:
+        yield {**network, "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+
+
+SNAPSHOT_DATE = "2026-11-27T00:00:00Z"  # envs/index-snapshot/snapshot.json's exclude-newer
+
+
+def test_resolve_is_reproducible_and_consistent(tmp_path, replayed_index):
     env = tmp_path / "environment.yml"
     env.write_text("name: t\nchannels: [conda-forge]\nplatforms: [linux-64, win-64]\n"
                    "dependencies:\n  - python=3.12\n  - pip\n  - pip:\n"
                    "      - six\n      - \"colorama; sys_platform == 'win32'\"\n")
     spec = read_spec(env, "cpu")
-    first = resolve(spec, "2026-06-01T00:00:00Z")
-    second = resolve(spec, "2026-06-01T00:00:00Z")
+    first = resolve(spec, SNAPSHOT_DATE, network=replayed_index)
+    second = resolve(spec, SNAPSHOT_DATE, network=replayed_index)
     assert first == second  # a fixed --exclude-newer reproduces the lock byte for byte
     reqs = parse_requirements(first.requirements_txt, "requirements.txt")
     pylock = parse_pylock(first.pylock_toml, "pylock.toml")
     assert set(reqs) == {"six", "colorama"} == {p.name for p in pylock.packages}
     header = read_header(first.pylock_toml)
-    assert header["exclude-newer"] == "2026-06-01T00:00:00Z"
+    assert header["exclude-newer"] == SNAPSHOT_DATE
     assert header["inputs-sha256"] == pip_inputs_hash(spec)
     assert all(w.url and w.hashes["sha256"] for p in pylock.packages for w in p.wheels or ())
 
 
-@pytest.mark.network
-def test_unresolvable_spec_is_a_one_line_error(tmp_path):
+def test_unresolvable_spec_is_a_one_line_error(tmp_path, replayed_index):
     env = tmp_path / "environment.yml"
     env.write_text("name: t\nchannels: [conda-forge]\nplatforms: [linux-64]\n"
                    "dependencies:\n  - python=3.12\n  - pip\n  - pip:\n      - six==0.0.1\n")
     with pytest.raises(LockError) as info:
-        resolve(read_spec(env, "cpu"), "2026-06-01T00:00:00Z")
+        resolve(read_spec(env, "cpu"), SNAPSHOT_DATE, network=replayed_index)
     assert "\n" not in str(info.value) and "six" in str(info.value)
 
 

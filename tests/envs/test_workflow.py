@@ -7,7 +7,6 @@ import re
 import pytest
 
 from envs.lock.conda_solve import snapshot_channel
-from envs.lock.sbom import SBOM_FILE
 from envs.lock.spec import ENVS_DIR, load_spec
 from envs.lock.workflow import LOCK_FILES, check_variant, lock_variant
 
@@ -67,14 +66,6 @@ def test_conda_only_relock_reproduces_the_committed_file(envs_copy, conda_forge_
             (ENVS_DIR / variant / name).read_bytes(), name
 
 
-@pytest.mark.network
-def test_full_relock_reproduces_the_committed_locks(envs_copy, conda_forge_snapshot):
-    """With the exclude-newer date the lock records, re-resolving changes nothing."""
-    spec = load_spec("cpu", envs_copy)
-    result = lock_variant(spec, snapshot_channel(conda_forge_snapshot))
-    written = [*LOCK_FILES, SBOM_FILE]
-    assert [p.name for p in result.paths] == written
-    for name in written:
-        assert (envs_copy / "cpu" / name).read_bytes() == \
-            (ENVS_DIR / "cpu" / name).read_bytes(), name
-    assert check_variant(spec) == []
+# The full relock (uv's resolver against the recorded index snapshot, offline) is
+# tests/envs/test_reproduce.py: re-resolving against the live index would make this suite
+# depend on what the registry serves today.
