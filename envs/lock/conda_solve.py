@@ -57,6 +57,7 @@ class SolvedPackage:
     md5: str
     sha256: str | None
     depends: tuple[str, ...]
+    license: str | None = None  # the record's own licence field (SPDX on conda-forge)
 
 
 def live_conda_forge() -> CondaSource:
@@ -148,5 +149,6 @@ def solve(specs: Sequence[str], target: Target, variant: str, source: CondaSourc
         solved.append(SolvedPackage(
             name=rec.name.normalized, version=str(rec.version), build=str(rec.build),
             subdir=rec.subdir, url=url, md5=rec.md5.hex(),
-            sha256=rec.sha256.hex() if rec.sha256 else None, depends=tuple(rec.depends)))
+            sha256=rec.sha256.hex() if rec.sha256 else None, depends=tuple(rec.depends),
+            license=rec.license or None))
     return sorted(solved, key=lambda p: p.name)

@@ -4,6 +4,7 @@ same resolution) or check offline that its committed locks match its environment
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from envs.lock.conda_solve import (
     snapshot_channel,
     solve,
 )
+from envs.lock.index_snapshot import SNAPSHOT_DIR
 from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_lock_header
 from envs.lock.pip_lock import (
     default_exclude_newer,
@@ -80,11 +82,14 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
     pylock = parse_pylock(pylock_toml, "pylock.toml")
     requirements = parse_requirements(requirements_txt, "requirements.txt")
     packages = []
+    licences: dict[str, str] = {}  # conda-lock v1 entries have no licence field: kept aside
     for target in spec.targets:
         log.info("%s: solving the conda part for %s against %s", spec.variant, target.subdir,
                  source.solved_against)
         solved = solve(spec.conda, target, spec.variant, source)
         packages += conda_entries(solved, target.subdir)
+        licences.update({f"{p.name}={p.version}={p.build}": p.license
+                         for p in solved if p.license})
         packages += pip_entries(pylock, requirements, target,
                                 python_version(solved, target.subdir))
     header = read_header(pylock_toml)
@@ -93,7 +98,10 @@ def conda_lock_text(spec: EnvSpec, source: CondaSource, pylock_toml: str,
         content_hash=conda_content_hashes(spec),
         custom={"kerasup_pip_inputs_sha256": header.get(KEY_INPUTS, ""),
                 "kerasup_pip_exclude_newer": header.get(KEY_EXCLUDE_NEWER, ""),
-                "kerasup_pip_source": "pylock.toml (one wheel per platform)"})
+                "kerasup_pip_source": "pylock.toml (one wheel per platform)",
+                # name=version=build -> the licence its conda record states (for the SBOM)
+                "kerasup_conda_licenses": json.dumps(dict(sorted(licences.items())),
+                                                     separators=(",", ":"))})
     return render(lockfile)
 
 
@@ -127,7 +135,8 @@ def lock_variant(spec: EnvSpec, source: CondaSource, *, exclude_newer: str | Non
     for name in LOCK_FILES:
         write_atomic(out / name, texts[name])  # UTF-8, \n line ends on every OS
         paths.append(out / name)
-    paths.append(write_sbom(out))  # CycloneDX of what the locks just written hold
+    # CycloneDX of what the locks just written hold, with the metadata the index served
+    paths.append(write_sbom(out, spec.path.parent.parent / SNAPSHOT_DIR.name))
     return LockResult(tuple(paths), time.monotonic() - start)
 
 
@@ -207,7 +216,7 @@ def check_variant(spec: EnvSpec, lock_dir: Path | None = None) -> list[str]:
     where = lock_dir or spec.path.parent
     problems, pylock = _pip_lock_problems(spec, where)
     return (problems + _conda_lock_problems(spec, where / "conda-lock.yml", pylock)
-            + sbom_problems(where))
+            + sbom_problems(where, spec.path.parent.parent / SNAPSHOT_DIR.name))
 
 
 def check_variants(specs: Sequence[EnvSpec]) -> list[str]:
@@ -236,7 +245,6 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
         _lock_all(specs, source, exclude_newer, offline_pip, conda_only, None)
         return ExitCode.OK
     from envs.lock.index_record import recording
-    from envs.lock.index_snapshot import SNAPSHOT_DIR
 
     dates = [parse_exclude_newer(exclude_newer) if exclude_newer
              else default_exclude_newer(s.path.parent / "requirements.txt") for s in specs]
