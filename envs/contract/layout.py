@@ -51,6 +51,17 @@ class Layout:
         """Held (flock) while a setup works on this prefix, so a second one waits or stops."""
         return self.share / "setup.lock"
 
+    @property
+    def toolkit(self) -> Path:
+        """The copy of the toolkit a bundle install leaves in the environment (the site hook
+        points here, so the environment outlives the bundle)."""
+        return self.share / "toolkit"
+
+    @property
+    def tools(self) -> Path:
+        """Tools a bundle install unpacks for itself (the bundle's uv)."""
+        return self.share / "bin"
+
     def verify_argv(self, python: str, *extra: str) -> list[str]:
         """``python -I -m verify`` writing its JSON and JUnit reports to their places here: how
         setup, the Colab notebook and a bundle install all run verify in an environment.
