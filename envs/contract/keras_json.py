@@ -35,6 +35,7 @@ __all__ = [
     "KerasJson",
     "KerasJsonLinkError",
     "Update",
+    "keras_home",
     "location",
     "read",
     "repaired",
@@ -62,14 +63,21 @@ def _home(environ: Mapping[str, str]) -> Path:
     return Path.home()
 
 
-def location(environ: Mapping[str, str] | None = None) -> Path:
-    """Where Keras reads keras.json under ``environ`` (default: this process's)."""
+def keras_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Keras' own folder under ``environ`` (default: this process's): ``$KERAS_HOME``, else
+    ``~/.keras``, or ``/tmp/.keras`` when the home directory is not writable. keras.json and
+    the dataset cache (``datasets/``) live there; this is the one place the rule is written."""
     environ = os.environ if environ is None else environ
     if "KERAS_HOME" in environ:
-        return Path(environ["KERAS_HOME"]).expanduser() / "keras.json"
+        return Path(environ["KERAS_HOME"]).expanduser()
     home = _home(environ)
     base = home if os.access(home, os.W_OK) else Path("/tmp")
-    return base / ".keras" / "keras.json"
+    return base / ".keras"
+
+
+def location(environ: Mapping[str, str] | None = None) -> Path:
+    """Where Keras reads keras.json under ``environ`` (default: this process's)."""
+    return keras_home(environ) / "keras.json"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from envs.contract import facts, record
 from envs.contract.errors import CannotProceed, ExitCode, KerasupError
 from envs.contract.fileio import move_aside, write_atomic
 from envs.contract.layout import Layout
+from envs.contract.piplock import canonical_name, parse_requirements
 from setup.installer import configure, filescan, installlog, payload, prefixlock, uvtool
 from setup.installer.backends import choose_backend
 from setup.installer.failures import explain, write_error
@@ -40,17 +41,9 @@ def child_env(environ: Mapping[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def lock_names(lock: Path) -> set[str]:
     """Every distribution a pip lock names (on any platform)."""
-    names = set()
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        if line and not line[0].isspace() and not line.startswith(("#", "-")):
-            names.add(_canonical(re.split(r"[=<>!~\[ ;@]", line.strip(), maxsplit=1)[0]))
-    return names
+    return {e.name for e in parse_requirements(lock.read_text(encoding="utf-8"), str(lock))}
 
 
 class Executor:
@@ -170,7 +163,7 @@ class Executor:
         done = self.runner.capture(action.command, env=child_env(self.environ))
         if done is None or done.returncode != 0:
             return
-        installed = {_canonical(re.split(r"[=@ ]", line.strip(), maxsplit=1)[0])
+        installed = {canonical_name(re.split(r"[=@ ]", line.strip(), maxsplit=1)[0])
                      for line in done.stdout.splitlines() if line.strip()}
         extra = sorted(installed - lock_names(self.plan.lock))
         self.runner.say("the sync removes " + (f"{len(extra)} packages that are not in the "

@@ -3,6 +3,7 @@ cache), their manifests, re-runs, and every bad bundle the checker must refuse."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -74,12 +75,17 @@ def test_linux_bundle_contents(linux_bundle):
 
 def test_rerun_reuses_and_writes_the_same_manifest(linux_bundle, tmp_path):
     copy = link_copy(linux_bundle.directory, tmp_path / "again")
-    (copy / "wheels" / "stale-0-py3-none-any.whl").write_bytes(b"left by an older build")
     before = (copy / MANIFEST).read_bytes()
+    stale = copy / "wheels" / "stale-0-py3-none-any.whl"
+    stale.write_bytes(b"left by an older build")
+    doc = json.loads(before)  # the older build listed it: it is the builder's own file
+    doc["files"]["wheels/" + stale.name] = {
+        "size": stale.stat().st_size, "sha256": hashlib.sha256(stale.read_bytes()).hexdigest()}
+    replace_file(copy / MANIFEST, json.dumps(doc).encode())
     result = make_bundle(BundleRequest(out=copy, targets=(LINUX,), data=MNIST,
                                        cache=WHEEL_CACHE))
     assert (copy / MANIFEST).read_bytes() == before
-    assert not (copy / "wheels" / "stale-0-py3-none-any.whl").exists()
+    assert not stale.exists()
     assert result.manifest.files == linux_bundle.manifest.files
 
 

@@ -148,6 +148,10 @@ def test_a_full_disk_names_the_disk(linux_bundle, tmp_path):
     assert "check the bundle" not in done.stderr and "Traceback" not in done.stderr
 
 
+def _runuser() -> str:
+    return shutil.which("runuser", path="/usr/sbin:/usr/bin:/sbin:/bin") or "runuser"
+
+
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("useradd"),
                     reason="needs root to make a second account")
 def test_a_student_and_a_root_owned_prefix(linux_bundle, tmp_path):
@@ -162,7 +166,7 @@ def test_a_student_and_a_root_owned_prefix(linux_bundle, tmp_path):
         lab = shared / "lab"
         lab.mkdir(mode=0o755)  # root's
         done = subprocess.run(
-            ["runuser", "-u", user, "--", "/usr/bin/python3", str(REPO / "setup/bootstrap.py"),
+            [_runuser(), "-u", user, "--", "/usr/bin/python3", str(REPO / "setup/bootstrap.py"),
              "--from-bundle", str(bundle), "--prefix", str(lab / "env")],
             env={"PATH": "/usr/bin:/bin", "HOME": pwd.getpwnam(user).pw_dir, "LANG": "C"},
             capture_output=True, text=True, check=False, cwd="/")

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envs.contract import keras_json
 from envs.contract.errors import UsageError
 from envs.contract.fileio import file_sha256, write_atomic
 from envs.contract.lockheader import coverage
@@ -62,11 +63,9 @@ def default_cache(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def default_data(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Keras' cached mnist.npz (KERAS_HOME, else ~/.keras) when there is one: what the bundle
-    carries when --data is not given."""
-    env = os.environ if environ is None else environ
-    home = Path(env["KERAS_HOME"]) if env.get("KERAS_HOME") else Path.home() / ".keras"
-    cached = home / "datasets" / "mnist.npz"
+    """Keras' cached mnist.npz (in :func:`envs.contract.keras_json.keras_home`) when there is
+    one: what the bundle carries when --data is not given."""
+    cached = keras_json.keras_home(environ) / "datasets" / "mnist.npz"
     return cached if cached.is_file() else None
 
 
