@@ -70,3 +70,20 @@ def test_the_keras_home_rule_has_one_owner(tmp_path):
     assert keras_json.keras_home({"HOME": str(tmp_path / "home")}) == tmp_path / "home/.keras"
     text = (REPO / "verify" / "mnist_data.py").read_text()
     assert "keras_json.keras_home()" in text and 'environ.get("KERAS_HOME")' not in text
+
+
+def test_files_that_cannot_import_the_repository_url_repeat_it_exactly():
+    import json
+
+    from envs.contract.facts import REPOSITORY_URL
+
+    notebook = json.loads((REPO / "setup" / "colab.ipynb").read_text(encoding="utf-8"))
+    code = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert f'"KERASUP_REPO_URL", "{REPOSITORY_URL}")' in code
+    role = REPO / "setup" / "ansible" / "roles" / "kerasup"
+    assert f"kerasup_git_url: {REPOSITORY_URL}\n" in (role / "defaults/main.yml").read_text()
+    assert f"default: {REPOSITORY_URL}\n" in (role / "meta/argument_specs.yml").read_text()
+    assert f"git clone {REPOSITORY_URL}" in (REPO / "README.md").read_text()
+    urls = {m for p in (*_SOURCES, REPO / "README.md", REPO / "setup" / "colab.ipynb")
+            for m in re.findall(r"https://github\.com/kerasup/[\w.-]+", p.read_text())}
+    assert urls <= {REPOSITORY_URL, REPOSITORY_URL.removesuffix(".git")}
