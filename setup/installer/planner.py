@@ -1,7 +1,11 @@
 """Preflight, choose the Python, and compute the :class:`~setup.installer.plan.Plan`.
 
-Everything here only reads: the machine, the lock, the prefix, keras.json. Anything that
-would change something becomes an :class:`~setup.installer.plan.Action` in the plan.
+Everything here only reads: the machine, the lock, the prefix, keras.json (by
+``keras_json.plan``, which has no write path), the pinned uv (its dist-info, not by running
+it), a bundle's manifest. Anything that would change something becomes an
+:class:`~setup.installer.plan.Action` in the plan. What still runs a program while planning
+belongs to others' modules: the interpreter probes of ``pythons.resolve_python``, the
+NVIDIA driver query, and the installed-files scan (``filescan``, verify's check).
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ def _python(options: Options, *, target: Target, host: Target, lock: Path,
 
 
 def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str, str],
-        runner: Runner, prefix: Path) -> tuple[Path | None, str | None, list[Action]]:
+        prefix: Path) -> tuple[Path | None, str | None, list[Action]]:
     """The tools dir, the uv to run, and whether the pinned uv must be installed first."""
     if options.bundle is not None:  # the bundle's own uv, unpacked into kerasup's folder
         return None, str(Layout(prefix).tools / f"uv{target.exe_suffix}"), []
@@ -107,7 +111,7 @@ def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str
         return tools, environ["KERASUP_UV"], []
     uv = uvtool.uv_path(tools, target)
     version = uvtool.pinned_version()
-    if target == Target.current() and uvtool.uv_version(uv, runner) == version:
+    if target == Target.current() and uvtool.installed_version(tools, target) == version:
         return tools, str(uv), []
     return tools, str(uv), [Action("ensure-uv", f"install the pinned uv {version} into {tools} "
                                    "(python -m venv, then pip --require-hashes)",
@@ -289,7 +293,7 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                         "the bundle, offline"))
         reports.append(("disk", preflight.check_disk(prefix, options.variant,
                                                       environ).describe(prefix)))
-    tools, uv, uv_actions = _uv(options, backend, target, environ, runner, prefix)
+    tools, uv, uv_actions = _uv(options, backend, target, environ, prefix)
     kj = configure.keras_json_update(environ, dry_run=True)
     plan = Plan(variant=options.variant, target=target, host=host, python=python,
                 prefix=prefix, prefix_kind=kind, prefix_owner=owner, lock=lock,

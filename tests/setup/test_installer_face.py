@@ -121,3 +121,34 @@ def test_crlf_install_sh_is_one_kerasup_line(tmp_path):
     ran = subprocess.run(["sh", str(bundle / "install.sh"), "--yes"], capture_output=True,
                          text=True, check=False)
     assert ran.returncode == 0 and ran.stdout.strip() == f"ubuntu.sh --from-bundle {bundle} --yes"
+
+
+def test_planning_runs_no_uv_and_writes_no_keras_json(tmp_path):
+    """The planner reads the pinned uv's version from its dist-info and asks keras_json.plan:
+    a uv that records being run, and a missing keras.json, stay as they were."""
+    import json
+    import os
+
+    from setup.installer import uvtool
+
+    tools = tmp_path / "tools"
+    ran = tmp_path / "uv-was-run"
+    (tools / "bin").mkdir(parents=True)
+    (tools / "bin" / "uv").write_text(f"#!/bin/sh\ntouch {ran}\necho uv 0\n")
+    (tools / "bin" / "uv").chmod(0o755)
+    (tools / "lib/python3.12/site-packages" / f"uv-{uvtool.pinned_version()}.dist-info").mkdir(
+        parents=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "KERASUP_BOOTSTRAP_TOOLS": str(tools), "HOME": str(home)}
+    env.pop("KERAS_HOME", None)
+    env.pop("KERASUP_UV", None)
+    done = subprocess.run([sys.executable, str(BOOTSTRAP), "--plan-json", "--prefix",
+                           str(tmp_path / "env")], capture_output=True, text=True, env=env,
+                          check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["uv"] == str(tools / "bin" / "uv") and "ensure-uv" not in [
+        a["kind"] for a in plan["actions"]]
+    assert plan["keras_json"]["action"] == "created" and not (home / ".keras").exists()
+    assert not ran.exists()
