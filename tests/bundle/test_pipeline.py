@@ -177,3 +177,17 @@ def test_a_student_and_a_root_owned_prefix(linux_bundle, tmp_path):
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert f"cannot write {lab}" in done.stderr and "owned by root" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_install_sh_runs_the_same_installer_from_the_bundles_toolkit(linux_bundle, tmp_path):
+    prefix = tmp_path / "env"
+    done = subprocess.run(["sh", str(linux_bundle.directory / "install.sh"), "--prefix",
+                           str(prefix), "--python-exe", _python(), "--dry-run"],
+                          env=_env(tmp_path / "home"), capture_output=True, text=True,
+                          check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stderr + done.stdout
+    toolkit = linux_bundle.directory / "toolkit"
+    assert f"lock: {toolkit}/envs/cpu/requirements.txt" in out
+    assert f"copy the toolkit (runtime files) from {toolkit}" in out
+    assert "dry run: nothing was changed" in out and not prefix.exists()
