@@ -152,3 +152,11 @@ def test_planning_runs_no_uv_and_writes_no_keras_json(tmp_path):
         a["kind"] for a in plan["actions"]]
     assert plan["keras_json"]["action"] == "created" and not (home / ".keras").exists()
     assert not ran.exists()
+
+
+def test_make_bundle_never_replaces_an_archive_it_did_not_make(tmp_path):
+    mine = tmp_path / "kerasup-cpu.tar.gz"
+    mine.write_bytes(b"my own backup")
+    done = _run("--make-bundle", mine, "--platform", "linux-64", "--python", "3.12")
+    assert done.returncode == ExitCode.USAGE and "nothing was changed" in done.stderr
+    assert mine.read_bytes() == b"my own backup" and not (tmp_path / "kerasup-cpu").exists()

@@ -140,6 +140,16 @@ def _claim(directory: Path) -> None:
     (directory / MANIFEST).unlink(missing_ok=True)
 
 
+def _check_archive_dest(dest: Path, directory: Path) -> None:
+    """An existing archive is replaced only when it is a regular file beside the bundle
+    folder it was made from (a re-run); anything else at that name is someone else's."""
+    if archive_kind(dest) is None or not (dest.exists() or dest.is_symlink()):
+        return
+    if dest.is_symlink() or not dest.is_file() or not (directory / MANIFEST).is_file():
+        raise UsageError(f"{dest} exists and is not an archive of the bundle {directory}; "
+                         "nothing was changed", "choose a new name for --make-bundle")
+
+
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
 
@@ -281,6 +291,7 @@ def make_bundle(req: BundleRequest, progress: Callable[[str], None] | None = Non
     if not req.targets:
         raise UsageError("no target given", "pass --platform P and --python X.Y")
     out = _bundle_dir(req.out).resolve()
+    _check_archive_dest(req.out, out)
     _claim(out)
     version, commit = _toolkit(req.repo, out / TOOLKIT_DIR)
     lock = out / TOOLKIT_DIR / "envs" / req.variant / "requirements.txt"
