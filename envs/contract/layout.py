@@ -74,6 +74,13 @@ class Layout:
         return [python, "-I", "-m", "verify", "--json", str(self.verify_report),
                 "--junit", str(self.verify_junit), *extra]
 
+    @staticmethod
+    def installed_files_argv(python: str) -> list[str]:
+        """verify's public installed-files check (``python -I -m verify.installed_files``):
+        prints the distributions with a missing or resized file, one a line, exit 0. Setup
+        runs it in an environment it is about to call up to date."""
+        return [python, "-I", "-m", "verify.installed_files"]
+
     def owned(self) -> bool:
         """True when kerasup made this environment (its marker or install record is there)."""
         return self.marker.is_file() or self.install_record.is_file()

@@ -252,8 +252,9 @@ def _filtered_sbom(src: Path, wheels: Sequence[LockedWheel]) -> str | None:
 
 
 def _write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
-        path.write_text(text, encoding="utf-8", newline="\n")
+    """Write atomically (a new inode): never through a link, hard or symbolic."""
+    if path.is_symlink() or not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        write_atomic(path, text, mode=mode)
     path.chmod(mode)
 
 
