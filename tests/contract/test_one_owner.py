@@ -87,3 +87,28 @@ def test_files_that_cannot_import_the_repository_url_repeat_it_exactly():
     urls = {m for p in (*_SOURCES, REPO / "README.md", REPO / "setup" / "colab.ipynb")
             for m in re.findall(r"https://github\.com/kerasup/[\w.-]+", p.read_text())}
     assert urls <= {REPOSITORY_URL, REPOSITORY_URL.removesuffix(".git")}
+
+
+def test_one_platform_floor_for_the_lock_step_and_the_bundle_builder():
+    """Both derive which wheel platform tags a machine takes from envs.contract.platforms:
+    every tag the lock step accepts for a target, the bundle builder accepts, and a tag just
+    above the glibc or macOS floor neither accepts."""
+    from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, wheel_platform_ok
+    from envs.lock import platforms as lock_platforms
+    from setup.installer.bundle.select import BUNDLE_PLATFORMS
+
+    assert (lock_platforms.GLIBC, lock_platforms.MACOS) == (GLIBC_FLOOR, MACOS_FLOOR)
+    for name in BUNDLE_PLATFORMS:
+        target = lock_platforms.targets_for("cpu", [name])[0]
+        lock_tags = {t.platform for t in target.wheel_tags("3.12")}
+        assert lock_tags and all(wheel_platform_ok(name, tag) for tag in lock_tags), name
+    above_glibc = f"manylinux_2_{GLIBC_FLOOR[1] + 1}_x86_64"
+    above_macos = f"macosx_{MACOS_FLOOR[0] + 1}_0_arm64"
+    assert not wheel_platform_ok("linux-64", above_glibc)
+    assert above_glibc not in {t.platform for t in
+                               lock_platforms.targets_for("cpu", ["linux-64"])[0]
+                               .wheel_tags("3.12")}
+    assert not wheel_platform_ok("osx-arm64", above_macos)
+    assert wheel_platform_ok("linux-64", "manylinux2014_x86_64")
+    assert not wheel_platform_ok("linux-64", "manylinux_2_28_aarch64")
+    assert wheel_platform_ok("win-64", "win_amd64") and wheel_platform_ok("win-64", "any")
