@@ -9,8 +9,9 @@ Modules (one responsibility each):
 
 - :mod:`envs.contract.facts`: variants, supported Pythons, the default Python, the
   repository URL.
-- :mod:`envs.contract.platforms`: conda platform names, the one OS/arch normaliser, and the
-  refused variant x platform combinations with reason and fix.
+- :mod:`envs.contract.platforms`: conda platform names, the one OS/arch normaliser, the
+  refused variant x platform combinations with reason and fix, and the one wheel floor
+  (glibc 2.28, macOS 12) the lock step and the bundle builder share.
 - :mod:`envs.contract.lockheader`: the ``# kerasup-KEY: value`` header of the pip locks
   (what a lock covers).
 - :mod:`envs.contract.layout`: every path under ``<prefix>/share/kerasup``.
