@@ -3,8 +3,9 @@ the offline install from the bundle with an empty uv cache against its floor, a 
 `uv pip sync --offline --no-index --find-links` of the same wheels with an empty cache.
 
 The install is the real command line, `setup/bootstrap.py --from-bundle B --prefix P
---no-verify`: the plan, the bundle check, uv, the toolkit copy, the site hook, the record,
-keras.json and the Jupyter kernel (verify is measured on its own by `nox -s bench`).
+--no-verify --no-kernel`: the plan, the bundle check, uv (venv and sync), the toolkit copy,
+the site hook, the record and keras.json. Verify and the Jupyter kernel are not installing
+the wheels, and are measured apart (verify by `nox -s bench`).
 
 Usage: python benchmarks/bundle_bench.py [--cache DIR] [--data MNIST] [--python EXE]
                                          [--repeat N] [--json FILE]
@@ -67,7 +68,8 @@ def _bundle_install(root: Path, python: str, tmp: Path) -> float:
     start = time.monotonic()
     subprocess.run([sys.executable, str(REPO / "setup" / "bootstrap.py"), "--from-bundle",
                     str(root), "--prefix", str(tmp / "env"), "--python-exe", python,
-                    "--no-verify"], env=env, check=True, capture_output=True, cwd=tmp)
+                    "--no-verify", "--no-kernel"], env=env, check=True, capture_output=True,
+                   cwd=tmp)
     return time.monotonic() - start
 
 
