@@ -3,18 +3,20 @@ distributions it has already imported (so a restart is asked for only when one o
 changed), which of the lock's packages are the kernel's own (kept as the runtime has them),
 and which preinstalled TensorFlow distributions clash with the lock's.
 
-Standard library only (``packaging`` is used lazily, where the kernel has it).
+Standard library and the contract only (``packaging`` is used lazily, where the kernel
+has it; never pip's private copy of it).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from envs.contract.piplock import canonical_name, parse_requirements, without
 
 __all__ = ["KERNEL_ROOTS", "TENSORFLOW_DISTRIBUTIONS", "Snapshot", "changes", "lock_without",
            "locked_names", "restart_reasons", "take_snapshot", "tensorflow_conflicts"]
@@ -29,10 +31,6 @@ TENSORFLOW_DISTRIBUTIONS = frozenset({
     "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos",
     "tf-nightly", "tf-nightly-cpu",
 })
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -74,13 +72,13 @@ def take_snapshot(modules: Iterable[str] | None = None) -> Snapshot:
     dists: dict[str, importlib.metadata.Distribution] = {}
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"]
-        if name and _canonical(name) not in versions:  # the first on sys.path is the one used
-            versions[_canonical(name)] = dist.version
-            dists[_canonical(name)] = dist
+        if name and canonical_name(name) not in versions:  # the first on sys.path is the one used
+            versions[canonical_name(name)] = dist.version
+            dists[canonical_name(name)] = dist
     loaded = set(sys.modules if modules is None else modules)
     tops = {m.partition(".")[0] for m in loaded}
     owners = importlib.metadata.packages_distributions()
-    candidates = {_canonical(o) for top in tops for o in owners.get(top, [])}
+    candidates = {canonical_name(o) for top in tops for o in owners.get(top, [])}
     imported: dict[str, list[str]] = {}
     for owner in sorted(candidates & set(dists)):
         hits = sorted(root for root in _import_roots(dists[owner]) if root in loaded)
@@ -111,59 +109,28 @@ def changes(before: Snapshot, after: Snapshot) -> dict[str, tuple[str | None, st
 
 def locked_names(lock: Path) -> set[str] | None:
     """Distributions `lock` installs on this interpreter (markers evaluated here), or None
-    where neither `packaging` (every Jupyter kernel has it: ipykernel needs it) nor pip's
-    copy of it is importable to evaluate them."""
+    where `packaging` (every Jupyter kernel has it: ipykernel needs it) is not importable
+    to evaluate them."""
     try:
         from packaging.markers import Marker
     except ImportError:
-        try:
-            from pip._vendor.packaging.markers import Marker  # type: ignore[no-redef]
-        except ImportError:
-            return None
-    names: set[str] = set()
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        if not line or line[0].isspace() or line.startswith(("#", "-")):
-            continue
-        spec, _, marker = line.rstrip(" \\").partition(";")
-        if not marker.strip() or Marker(marker.strip()).evaluate():
-            names.add(_canonical(re.split(r"[=<>!~\[ ]", spec.strip(), maxsplit=1)[0]))
-    return names
+        return None
+    entries = parse_requirements(lock.read_text(encoding="utf-8"), str(lock))
+    return {e.name for e in entries if not e.marker or Marker(e.marker).evaluate()}
 
 
 def lock_without(text: str, roots: Iterable[str]) -> tuple[str, list[str]]:
-    """A pip lock's text without `roots` and the entries only they need (the lock's
-    "# via" notes say who needs what); and the names left out, sorted."""
-    header: list[str] = []
-    blocks: list[tuple[str, list[str], set[str]]] = []  # (name, lines, needed by)
-    for line in text.splitlines():
-        if line and not line[0].isspace() and not line.startswith("#"):
-            name = _canonical(re.split(r"[=<>!~\[ ;]", line.strip(), maxsplit=1)[0])
-            blocks.append((name, [line], set()))
-        elif blocks:
-            blocks[-1][1].append(line)
-            note = line.strip().removeprefix("#").strip().removeprefix("via").strip()
-            if line.strip().startswith("#") and note:
-                blocks[-1][2].add(_canonical(note.split()[0]))
-        else:
-            header.append(line)
-    dropped = {_canonical(r) for r in roots}
-    while True:
-        more = {name for name, _, via in blocks
-                if name not in dropped and via and via <= dropped}
-        if not more:
-            break
-        dropped |= more
-    kept = [line for name, lines, _ in blocks if name not in dropped for line in lines]
-    left_out = sorted(name for name, _, _ in blocks if name in dropped)
-    return "\n".join([*header, *kept]) + "\n", left_out
+    """A pip lock's text without `roots` and the entries only they need; and the names left
+    out, sorted (:func:`envs.contract.piplock.without`)."""
+    return without(text, roots)
 
 
 def tensorflow_conflicts(locked: Iterable[str], installed: Iterable[str]) -> list[str]:
     """Installed TensorFlow distributions the lock does not name (e.g. Colab's `tensorflow`
     where the CPU lock has `tensorflow-cpu`): they share files, so they go first."""
-    locked_tf = {_canonical(n) for n in locked} & TENSORFLOW_DISTRIBUTIONS
+    locked_tf = {canonical_name(n) for n in locked} & TENSORFLOW_DISTRIBUTIONS
     if not locked_tf:
         return []
-    return sorted({_canonical(n) for n in installed} & TENSORFLOW_DISTRIBUTIONS - locked_tf)
+    return sorted({canonical_name(n) for n in installed} & TENSORFLOW_DISTRIBUTIONS - locked_tf)
 
 

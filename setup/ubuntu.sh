@@ -33,7 +33,10 @@ Options:
                          --replace-foreign, which moves it aside)
   --make-bundle DIR      build an offline bundle (DIR, DIR.tar.gz or DIR.zip): the lock's
                          wheels for each --platform x --python, uv, the toolkit, MNIST
-  --from-bundle DIR      install from such a bundle with no network, then verify
+  --from-bundle DIR      install from such a bundle with no network, then verify (the same
+                         plan, --dry-run and --plan-json as any install; from a checkout
+                         the bundle's lock must be the checkout's)
+  --expect-sha256 HEX    with --from-bundle: the MANIFEST.json sha256 --make-bundle printed
   --index-url URL        install from this package index (a mirror); hashes stay required
   --help                 show this help
 
@@ -87,7 +90,7 @@ parse_args() {
             --from-bundle) offline_bundle=1; shift ;;
             # options taking a value: skip the value, whatever it looks like
             --variant | --python | --python-exe | --prefix | --platform | --kernel-name | \
-                --kernel-prefix | --make-bundle | --data | --index-url) shift ;;
+                --kernel-prefix | --make-bundle | --data | --index-url | --expect-sha256) shift ;;
         esac
         if [ $# -gt 0 ]; then shift; fi
     done
@@ -191,6 +194,10 @@ missing_system_packages() {
 
 # Install them with apt (as root directly, otherwise through sudo after asking).
 install_system_packages() {
+    if [ "$offline_bundle" = 1 ] && [ "$dry_run" = 1 ]; then
+        say "warning: missing $* (a bundle carries no system packages): install them from the OS image before installing"
+        return 0
+    fi
     if [ "$offline_bundle" = 1 ]; then
         # A bundle carries Python packages only: system packages come from the OS image.
         err "missing $* (a bundle carries no system packages) (fix: install them from the OS image or your local mirror: sudo apt-get install $*)"

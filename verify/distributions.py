@@ -9,17 +9,16 @@ distribution, so it reads them here in one pass (about 0.06 s for TensorFlow's 1
 from __future__ import annotations
 
 import importlib.metadata
-import re
 from dataclasses import dataclass
+
+from envs.contract.piplock import canonical_name
 
 __all__ = ["Installed", "canonical", "installed"]
 
 
-def canonical(name: str) -> str:
-    """PEP 503's normalised name (packaging.utils.canonicalize_name's rule), without needing
-    packaging: setup runs ``python -m verify.installed_files`` in environments that may not
-    have it."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+# PEP 503's normalised name, from the contract (its one definition): setup runs
+# ``python -m verify.installed_files`` in environments that may not have packaging.
+canonical = canonical_name
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from pathlib import Path
 from envs.contract.fileio import file_digest
 from verify.distributions import Installed, installed
 
-__all__ = ["Damage", "RecordEntry", "damaged_files", "record_entries"]
+__all__ = ["Damage", "RecordEntry", "damaged_distributions", "damaged_files", "main",
+           "record_entries"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,14 @@ def damaged_distributions() -> list[str]:
     return sorted({d.dist for d in damaged_files(sorted(found), found=found)})
 
 
-if __name__ == "__main__":
-    # ``python -m verify.installed_files``: the damaged distributions, one name a line. Setup
-    # runs it in an environment it is about to call up to date, and reinstalls those named.
+def main() -> int:
+    """Public entry point, ``python -m verify.installed_files`` (argv from
+    :meth:`envs.contract.layout.Layout.installed_files_argv`): the damaged distributions, one
+    name a line, exit 0. Setup runs it in an environment it is about to call up to date, and
+    reinstalls those named."""
     print("\n".join(damaged_distributions()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

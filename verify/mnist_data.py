@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.contract import flags
+from envs.contract import flags, keras_json
 from envs.contract.errors import UsageError
 from envs.contract.fileio import file_sha256, write_atomic
 
@@ -84,10 +84,11 @@ class MnistData:
 
 
 def keras_cache_path(keras_home: Path | None = None) -> Path:
-    """Where Keras caches mnist.npz: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
+    """Where Keras caches mnist.npz: ``datasets/`` in Keras' folder
+    (:func:`envs.contract.keras_json.keras_home`: ``$KERAS_HOME``, else ``~/.keras``, or
+    ``/tmp/.keras`` when home is not writable)."""
     if keras_home is None:
-        env = os.environ.get("KERAS_HOME")
-        keras_home = Path(env) if env else Path.home() / ".keras"
+        keras_home = keras_json.keras_home()
     return keras_home / "datasets" / "mnist.npz"
 
 

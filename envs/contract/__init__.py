@@ -7,17 +7,24 @@ environment, the lock step and the tests import it during development.
 
 Modules (one responsibility each):
 
-- :mod:`envs.contract.facts`: variants, supported Pythons, the default Python.
-- :mod:`envs.contract.platforms`: conda platform names, the one OS/arch normaliser, and the
-  refused variant x platform combinations with reason and fix.
+- :mod:`envs.contract.facts`: variants, supported Pythons, the default Python, the
+  repository URL.
+- :mod:`envs.contract.platforms`: conda platform names, the one OS/arch normaliser, the
+  refused variant x platform combinations with reason and fix, and the one wheel floor
+  (glibc 2.28, macOS 12) the lock step and the bundle builder share.
 - :mod:`envs.contract.lockheader`: the ``# kerasup-KEY: value`` header of the pip locks
   (what a lock covers).
 - :mod:`envs.contract.layout`: every path under ``<prefix>/share/kerasup``.
 - :mod:`envs.contract.record`: the install record (``install.json``) and its schema version.
 - :mod:`envs.contract.fileio`: atomic writes and exclusive, no-follow backups.
-- :mod:`envs.contract.keras_json`: where Keras reads ``keras.json`` (Keras' own rule), its
-  defaults, and backup-then-atomic rewrite.
+- :mod:`envs.contract.keras_json`: Keras' folder (``keras_home``: the KERAS_HOME rule) and
+  where it reads ``keras.json``, its defaults, and backup-then-atomic rewrite.
 - :mod:`envs.contract.flags`: the ``KERASUP_*`` environment variables, parsed one way.
 - :mod:`envs.contract.nvidia`: the ``nvidia-smi`` driver probe (where it lives on WSL too).
 - :mod:`envs.contract.errors`: the one error base (message + fix) and the exit codes.
+- :mod:`envs.contract.piplock`: the one reader of the hashed ``requirements.txt`` (entries
+  with their source lines, ``without`` for an in-place install) and the one PEP 503
+  normaliser (``canonical_name``).
+- :mod:`envs.contract.kernel`: the Jupyter kernel's name, display name and registration
+  command.
 """

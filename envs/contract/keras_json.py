@@ -35,6 +35,7 @@ __all__ = [
     "KerasJson",
     "KerasJsonLinkError",
     "Update",
+    "keras_home",
     "location",
     "read",
     "repaired",
@@ -62,14 +63,21 @@ def _home(environ: Mapping[str, str]) -> Path:
     return Path.home()
 
 
-def location(environ: Mapping[str, str] | None = None) -> Path:
-    """Where Keras reads keras.json under ``environ`` (default: this process's)."""
+def keras_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Keras' own folder under ``environ`` (default: this process's): ``$KERAS_HOME``, else
+    ``~/.keras``, or ``/tmp/.keras`` when the home directory is not writable. keras.json and
+    the dataset cache (``datasets/``) live there; this is the one place the rule is written."""
     environ = os.environ if environ is None else environ
     if "KERAS_HOME" in environ:
-        return Path(environ["KERAS_HOME"]).expanduser() / "keras.json"
+        return Path(environ["KERAS_HOME"]).expanduser()
     home = _home(environ)
     base = home if os.access(home, os.W_OK) else Path("/tmp")
-    return base / ".keras" / "keras.json"
+    return base / ".keras"
+
+
+def location(environ: Mapping[str, str] | None = None) -> Path:
+    """Where Keras reads keras.json under ``environ`` (default: this process's)."""
+    return keras_home(environ) / "keras.json"
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,25 @@ def _needs_change(current: KerasJson, backend: str) -> bool:
     return current.error is not None or repaired(current, backend) != current.settings
 
 
+def plan(path: Path, backend: str = "tensorflow") -> Update:
+    """What :func:`update` would do, read-only (no write path is reached): the planner's
+    call. KerasJsonLinkError for a link that needs a change."""
+    current = read(path)
+    return Update(_action(current, path, backend), path)
+
+
+def _action(current: KerasJson, path: Path, backend: str) -> str:
+    if current.kind != "missing" and not _needs_change(current, backend):
+        return "unchanged"
+    if current.kind == "link":
+        raise KerasJsonLinkError(
+            f"{path} is a symbolic link to {current.link_target}; kerasup does not write "
+            "through links it did not create",
+            fix=f'edit {current.link_target} to hold "backend": "{backend}", or replace the '
+                "link with a file and run again")
+    return {"missing": "created", "file": "updated", "other": "replaced"}[current.kind]
+
+
 def update(path: Path, backend: str = "tensorflow", *, dry_run: bool = False,
            now: dt.datetime | None = None) -> Update:
     """Make keras.json at ``path`` valid and select ``backend`` (see the module docstring).
@@ -193,16 +220,8 @@ def update(path: Path, backend: str = "tensorflow", *, dry_run: bool = False,
     file cannot be written (the old one is then untouched).
     """
     current = read(path)
-    if current.kind != "missing" and not _needs_change(current, backend):
-        return Update("unchanged", path)
-    if current.kind == "link":
-        raise KerasJsonLinkError(
-            f"{path} is a symbolic link to {current.link_target}; kerasup does not write "
-            "through links it did not create",
-            fix=f'edit {current.link_target} to hold "backend": "{backend}", or replace the '
-                "link with a file and run again")
-    action = {"missing": "created", "file": "updated", "other": "replaced"}[current.kind]
-    if dry_run:
+    action = _action(current, path, backend)
+    if action == "unchanged" or dry_run:
         return Update(action, path)
     backup: Path | None = None
     if current.kind == "file":

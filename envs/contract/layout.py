@@ -51,6 +51,17 @@ class Layout:
         """Held (flock) while a setup works on this prefix, so a second one waits or stops."""
         return self.share / "setup.lock"
 
+    @property
+    def toolkit(self) -> Path:
+        """The copy of the toolkit a bundle install leaves in the environment (the site hook
+        points here, so the environment outlives the bundle)."""
+        return self.share / "toolkit"
+
+    @property
+    def tools(self) -> Path:
+        """Tools a bundle install unpacks for itself (the bundle's uv)."""
+        return self.share / "bin"
+
     def verify_argv(self, python: str, *extra: str) -> list[str]:
         """``python -I -m verify`` writing its JSON and JUnit reports to their places here: how
         setup, the Colab notebook and a bundle install all run verify in an environment.
@@ -62,6 +73,13 @@ class Layout:
         The environment's site hook still makes ``verify`` importable."""
         return [python, "-I", "-m", "verify", "--json", str(self.verify_report),
                 "--junit", str(self.verify_junit), *extra]
+
+    @staticmethod
+    def installed_files_argv(python: str) -> list[str]:
+        """verify's public installed-files check (``python -I -m verify.installed_files``):
+        prints the distributions with a missing or resized file, one a line, exit 0. Setup
+        runs it in an environment it is about to call up to date."""
+        return [python, "-I", "-m", "verify.installed_files"]
 
     def owned(self) -> bool:
         """True when kerasup made this environment (its marker or install record is there)."""

@@ -12,11 +12,12 @@ option lines (``--only-binary :all:``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from envs.contract.errors import LockError
 
-__all__ = ["PinnedRequirement", "canonical_name", "parse_requirements"]
+__all__ = ["PinnedRequirement", "canonical_name", "parse_requirements", "without"]
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _PIN = re.compile(rf"^(?P<name>{_NAME})\s*(?:\[[^\]]*\])?\s*(?P<op>===?|[<>!~]=?)?\s*"
@@ -39,6 +40,7 @@ class PinnedRequirement:
     marker: str | None = None
     hashes: frozenset[str] = frozenset()  # "sha256:<hex>"
     via: frozenset[str] = frozenset()  # canonical names of what requires it
+    line: int = field(default=0, compare=False)  # where its entry starts in the file (1-based)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -90,7 +92,7 @@ def _entry(line: str, lineno: int, origin: str) -> dict[str, object]:
         raise LockError(f"{origin}: line {lineno}: {match['name']} is not pinned with == "
                         "(a lock pins every package)", fix=_FIX)
     return {"name": canonical_name(match["name"]), "version": match["version"],
-            "marker": match["marker"] or None, "hashes": hashes, "via": set()}
+            "marker": match["marker"] or None, "hashes": hashes, "via": set(), "line": lineno}
 
 
 def parse_requirements(text: str, origin: str = "requirements.txt",
@@ -116,5 +118,28 @@ def parse_requirements(text: str, origin: str = "requirements.txt",
     return [PinnedRequirement(str(r["name"]), str(r["version"]),
                               r["marker"] if isinstance(r["marker"], str) else None,
                               frozenset(r["hashes"]),  # type: ignore[arg-type]
-                              frozenset(r["via"]))  # type: ignore[arg-type]
+                              frozenset(r["via"]),  # type: ignore[arg-type]
+                              int(r["line"]))  # type: ignore[call-overload]
             for r in raw]
+
+
+def without(text: str, roots: Iterable[str], origin: str = "requirements.txt",
+            ) -> tuple[str, list[str]]:
+    """The lock's text without the entries of ``roots`` and of what only they need (the
+    ``# via`` notes say who needs what), every other line kept as it was; and the names left
+    out, sorted. (Colab installs the lock in place without the runtime's own kernel.)"""
+    entries = parse_requirements(text, origin)
+    lines = text.splitlines()
+    dropped = {canonical_name(r) for r in roots}
+    while True:
+        more = {e.name for e in entries if e.name not in dropped and e.via and e.via <= dropped}
+        if not more:
+            break
+        dropped |= more
+    ends = [e.line - 1 for e in entries[1:]] + [len(lines)]
+    kept = lines[:entries[0].line - 1]
+    for entry, end in zip(entries, ends, strict=True):
+        if entry.name not in dropped:
+            kept += lines[entry.line - 1:end]
+    left_out = sorted({e.name for e in entries if e.name in dropped})
+    return "\n".join(kept) + "\n", left_out

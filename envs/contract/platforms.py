@@ -12,13 +12,25 @@ import sys
 from dataclasses import dataclass
 
 __all__ = [
+    "GLIBC_FLOOR",
+    "MACOS_FLOOR",
     "PLATFORMS",
     "Platform",
     "Refusal",
     "current_platform",
     "normalise",
     "refusal",
+    "wheel_platform_ok",
 ]
+
+# The oldest system a locked wheel must run on: one floor for the lock step (its manylinux
+# and macOS tags, conda's __glibc/__osx) and for the bundle builder (which wheels it carries).
+GLIBC_FLOOR: tuple[int, int] = (2, 28)
+MACOS_FLOOR: tuple[int, int] = (12, 0)
+# The wheel-tag architecture of each platform a wheel can be chosen for.
+_WHEEL_ARCH = {"linux-64": "x86_64", "linux-aarch64": "aarch64", "osx-arm64": "arm64",
+               "win-64": "amd64", "win-arm64": "arm64"}
+_LEGACY_MANYLINUX = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
 
 
 @dataclass(frozen=True)
@@ -120,3 +132,30 @@ _REFUSALS: dict[tuple[str | None, str], Refusal] = {
 def refusal(variant: str, platform: str) -> Refusal | None:
     """Why ``variant`` is refused on ``platform``, or None when kerasup does not refuse it."""
     return _REFUSALS.get((variant, platform)) or _REFUSALS.get((None, platform))
+
+
+def wheel_platform_ok(platform: str, tag: str) -> bool:
+    """Whether a machine of ``platform`` at the floors above installs a wheel whose platform
+    tag is ``tag`` (``any``, ``manylinux_2_28_x86_64``, ``macosx_12_0_arm64`` ...)."""
+    if tag == "any":
+        return True
+    arch = _WHEEL_ARCH.get(platform)
+    info = PLATFORMS.get(platform)
+    if arch is None or info is None:
+        return False
+    if info.os == "darwin" and tag.endswith("_universal2"):
+        arch = "universal2"  # fat binaries for both macOS architectures
+    if not tag.endswith("_" + arch):
+        return False
+    head = tag[:-len(arch) - 1]
+    if info.os == "win32":
+        return head == "win"
+    if info.os == "darwin":
+        parts = head.split("_")
+        return (len(parts) == 3 and parts[0] == "macosx" and parts[1].isdigit()
+                and parts[2].isdigit() and (int(parts[1]), int(parts[2])) <= MACOS_FLOOR)
+    if head in _LEGACY_MANYLINUX:
+        return (2, _LEGACY_MANYLINUX[head]) <= GLIBC_FLOOR
+    parts = head.split("_")
+    return (len(parts) == 3 and parts[0] == "manylinux" and parts[1] == "2"
+            and parts[2].isdigit() and (2, int(parts[2])) <= GLIBC_FLOOR)

@@ -17,7 +17,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from envs.contract.errors import LockError
 from envs.contract.facts import VARIANTS
-from envs.contract.platforms import refusal
+from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, refusal
 
 __all__ = [
     "CUDA_VERSION",
@@ -29,8 +29,8 @@ __all__ = [
     "targets_for",
 ]
 
-GLIBC: tuple[int, int] = (2, 28)
-MACOS: tuple[int, int] = (12, 0)
+GLIBC: tuple[int, int] = GLIBC_FLOOR  # the contract's one floor (bundles use it too)
+MACOS: tuple[int, int] = MACOS_FLOOR
 # __cuda is the newest CUDA the driver supports; 12.0 (driver >= 525) is the floor for the
 # CUDA 12 wheels tensorflow[and-cuda] installs, thanks to CUDA's minor-version compatibility.
 CUDA_VERSION = "12.0"

@@ -1,6 +1,7 @@
 """How an environment is made: one :class:`Backend` interface, three ways.
 
-- :class:`UvVenvBackend`: ``uv venv`` + ``uv pip sync --require-hashes`` from the pip lock.
+- :class:`UvVenvBackend`: ``uv venv`` + ``uv pip sync --require-hashes`` from the pip lock
+  (from an index, or, with ``--from-bundle``, from the bundle's wheels and uv only).
 - :class:`CondaBackend`: micromamba (or conda-lock driving conda/mamba) from conda-lock.yml.
 - :class:`InPlaceBackend`: into the running interpreter (Colab): ``uv pip install --python
   sys.executable --require-hashes -r LOCK``, or pip where uv is absent.
@@ -80,27 +81,40 @@ class UvVenvBackend:
                               f"{plan.python.version}", (uv, "python", "install",
                                                          plan.python.version)))
         out += _record_actions(plan)
-        if self._reuse(plan):
+        reuse = self._reuse(plan)
+        if not reuse and plan.prefix_owner == "kerasup":
+            out.append(Action("clear-env", f"clear kerasup's environment at {plan.prefix} "
+                              "(an earlier run did not finish, another Python, or --force)",
+                              path=str(plan.prefix)))
+        if plan.bundle is not None:
+            out.append(Action("unpack-uv", f"unpack the bundle's uv to {uv}", path=uv))
+        if reuse:
             out.append(Action("report-removals", "list what the sync removes (installed, not "
                               "in the lock)", (uv, "pip", "freeze", "--python",
                                                str(plan.env_python))))
         else:
-            if plan.prefix_owner == "kerasup":
-                out.append(Action("clear-env", f"clear kerasup's environment at {plan.prefix} "
-                                  "(an earlier run did not finish, another Python, or --force)",
-                                  path=str(plan.prefix)))
-            python = plan.python.executable or plan.python.version
             out.append(Action("create-env", f"create the virtual environment {plan.prefix}",
-                              (uv, "venv", "--allow-existing", "--python", python,
-                               str(plan.prefix)), path=str(plan.prefix)))
+                              self._create(plan, uv), path=str(plan.prefix)))
+        out.append(Action("sync", "install exactly the lock's packages, hashes required"
+                          + (f", from the bundle's {plan.bundle.wheels} only"
+                             if plan.bundle else ""), self._sync(plan, uv)))
+        return out
+
+    def _create(self, plan: Plan, uv: str) -> tuple[str, ...]:
+        python = plan.python.executable or plan.python.version
+        if plan.bundle is not None:
+            return plan.bundle.venv_command(uv, plan.prefix, python)
+        return (uv, "venv", "--allow-existing", "--python", python, str(plan.prefix))
+
+    def _sync(self, plan: Plan, uv: str) -> tuple[str, ...]:
+        if plan.bundle is not None:
+            return plan.bundle.sync_command(uv, str(plan.env_python), plan.lock, plan.damaged)
         sync = [uv, "pip", "sync", "--require-hashes", "--python", str(plan.env_python)]
         if plan.offline:
             sync.append("--offline")
         for name in plan.damaged:  # same version, files gone: only a reinstall restores them
             sync += ["--reinstall-package", name]
-        out.append(Action("sync", "install exactly the lock's packages, hashes required",
-                          (*sync, str(plan.lock))))
-        return out
+        return (*sync, str(plan.lock))
 
 
 def conda_tool(environ: Mapping[str, str]) -> tuple[str, str, str | None] | None:

@@ -23,7 +23,7 @@ from setup.installer.plan import Options
 from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
 from setup.installer.target import Target, find_dot
 
-__all__ = ["REPO_ROOT", "build_parser", "main", "options_from"]
+__all__ = ["REPO_ROOT", "build_parser", "check_exclusive", "main", "options_from"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}
@@ -43,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                     f"  {name:<24}{text}" for name, text in flags.FLAGS.items())
                 + "\n\nexit status: verify's (0 ready, 1 a check failed), 2 bad input, "
                   "3 setup could not proceed, 130/143/129 interrupted")
-    p.add_argument("--variant", default=facts.DEFAULT_VARIANT,
-                   help=f"{' or '.join(facts.VARIANTS)} (default {facts.DEFAULT_VARIANT})")
+    p.add_argument("--variant",
+                   help=f"{' or '.join(facts.VARIANTS)} (default {facts.DEFAULT_VARIANT}; "
+                        "with --from-bundle, the bundle's)")
     p.add_argument("--python", action="append", help=f"Python version for the environment: "
                    f"{', '.join(facts.PYTHONS)} (default {facts.DEFAULT_PYTHON}, or the one an "
                    "existing install uses); repeatable with --make-bundle")
@@ -83,10 +84,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--platform", action="append", help="plan for another platform (with "
                    "--dry-run, --check or --plan-json), or a bundle's target (repeatable with "
                    f"--make-bundle): {', '.join(platforms.PLATFORMS)}")
-    p.add_argument("--find-dot", action="store_true",
-                   help="print the directory holding graphviz's dot (exit 1 if none) and stop")
+    # Internal (verify and the shell entry points ask it): hidden from --help.
+    p.add_argument("--find-dot", action="store_true", help=argparse.SUPPRESS)
     offline_cli.add_arguments(p)
     return p
+
+
+# Modes and the flags they exclude: the one place these rules live.
+_EXCLUSIVE: dict[str, tuple[str, ...]] = {
+    "in_place": ("conda", "prefix", "from_bundle", "make_bundle"),
+    "from_bundle": ("conda", "make_bundle", "index_url", "platform"),
+    "make_bundle": ("conda", "prefix", "dry_run", "plan_json"),
+}
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def check_exclusive(args: argparse.Namespace) -> None:
+    """UsageError when two modes that exclude each other are both given."""
+    for mode, excluded in _EXCLUSIVE.items():
+        if not getattr(args, mode, None):
+            continue
+        clash = [_flag(d) for d in excluded if getattr(args, d, None) not in (None, False, [])]
+        if clash:
+            raise UsageError(f"{_flag(mode)} cannot be combined with {', '.join(clash)}",
+                             fix=f"drop {' and '.join(clash)}, or drop {_flag(mode)}")
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -94,10 +118,9 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.prefix is not None and not args.prefix.strip():
         raise UsageError("--prefix is empty", fix="name a directory, or drop --prefix for the "
                          "default (.venv in the repository)")
-    if args.in_place and (args.conda or args.prefix):
-        raise UsageError("--in-place installs into the running interpreter",
-                         fix="drop --conda and --prefix with --in-place")
-    return Options(variant=args.variant, python=offline_cli.single(args.python, "--python"),
+    check_exclusive(args)
+    return Options(variant=args.variant or facts.DEFAULT_VARIANT,
+                   python=offline_cli.single(args.python, "--python"),
                    python_exe=args.python_exe,
                    prefix=Path(args.prefix) if args.prefix else None, conda=args.conda,
                    in_place=args.in_place, dry_run=args.dry_run, check=args.check,
@@ -137,10 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.find_dot:
                 return _find_dot(args)
             environ = dict(os.environ)
+            check_exclusive(args)
             done = offline_cli.dispatch(args, environ, REPO_ROOT)
             if done is not None:
                 return done
-            return workflow.run(options_from(args), environ=environ, repo=REPO_ROOT)
+            options = options_from(args)
+            if args.from_bundle is not None:
+                return offline_cli.from_bundle(options, args, environ, REPO_ROOT)
+            return workflow.run(options, environ=environ, repo=REPO_ROOT)
     except KerasupError as exc:
         emit(f"kerasup: error: {exc.one_line()}", sys.stderr)
         return int(exc.code)

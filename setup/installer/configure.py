@@ -59,9 +59,13 @@ def _write_error(path: Path, exc: OSError) -> CannotProceed:
 
 def keras_json_update(environ: Mapping[str, str], *, backend: str = "tensorflow",
                       dry_run: bool) -> keras_json.Update:
-    """Make keras.json select ``backend``; CannotProceed (one line) when it cannot."""
+    """Make keras.json select ``backend`` (with ``dry_run``, only say what would change, by
+    :func:`envs.contract.keras_json.plan`, which reaches no write path); CannotProceed (one
+    line) when it cannot."""
     path = keras_json.location(environ)
     try:
-        return keras_json.update(path, backend, dry_run=dry_run)
+        if dry_run:
+            return keras_json.plan(path, backend)
+        return keras_json.update(path, backend)
     except OSError as exc:
         raise _write_error(path, exc) from None

@@ -1,6 +1,7 @@
 """Whether an up-to-date environment lost installed files: verify's fast RECORD check
-(``python -m verify.installed_files``, existence and size), run in the environment. Setup
-reinstalls the distributions it names (``uv pip sync --reinstall-package``).
+(existence and size), run in the environment through its public entry point
+(``Layout.installed_files_argv``). Setup reinstalls the distributions it names (``uv pip
+sync --reinstall-package``).
 
 A preview (--check, --dry-run, --plan-json) and a --no-verify run scan before deciding the
 plan. A real run that verifies lets verify's packages check do the same check (it runs the
@@ -15,6 +16,7 @@ import json
 import subprocess
 from pathlib import Path, PurePath
 
+from envs.contract.layout import Layout
 from setup.installer.plan import Options
 
 __all__ = ["applies", "deferred", "from_report", "scan"]
@@ -34,7 +36,7 @@ def deferred(options: Options) -> bool:
 def scan(env_python: PurePath, timeout: float = 120) -> tuple[str, ...]:
     """The damaged distributions' names; () when none, or when the scan cannot tell."""
     try:
-        done = subprocess.run([str(env_python), "-m", "verify.installed_files"],
+        done = subprocess.run(Layout.installed_files_argv(str(env_python)),
                               capture_output=True, text=True, timeout=timeout, check=False,
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):

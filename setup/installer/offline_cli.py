@@ -3,13 +3,14 @@
 
 The logic lives in :mod:`setup.installer.bundle` and :mod:`setup.installer.netcheck`; this
 module turns parsed arguments into their calls and their results into the usual one-line
-messages and exit codes.
+messages and exit codes. ``--from-bundle`` is not a command of its own: it opens the bundle
+and hands it to the installer's workflow as the source of the packages.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
+import dataclasses
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -17,13 +18,12 @@ from pathlib import Path
 
 from envs.contract import flags
 from envs.contract.errors import CannotProceed, ExitCode, UsageError
-from envs.contract.facts import DEFAULT_PYTHON
-from envs.contract.layout import Layout
+from envs.contract.facts import DEFAULT_PYTHON, DEFAULT_VARIANT
+from envs.contract.fileio import file_sha256
 from envs.contract.platforms import current_platform
-from setup.installer import jupyter
-from setup.installer.pythons import resolve_python
+from setup.installer import workflow
+from setup.installer.plan import Options
 from setup.installer.runner import emit
-from setup.installer.target import Target
 
 __all__ = ["add_arguments", "apply_index", "dispatch", "from_bundle", "make", "probe", "single"]
 
@@ -39,7 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="with --make-bundle: MNIST (IDX folder or mnist.npz) to carry "
                             "(default: the Keras cache's mnist.npz when present)")
     group.add_argument("--from-bundle", metavar="BUNDLE", type=Path,
-                       help="install from a bundle, with no network at all, then verify")
+                       help="install from a bundle (folder, .tar.gz or .zip), with no network "
+                            "at all, then verify; from a checkout, the bundle's lock must be "
+                            "the checkout's (default --prefix: ~/kerasup-env)")
+    group.add_argument("--expect-sha256", metavar="HEX",
+                       help="with --from-bundle: refuse the bundle unless its MANIFEST.json "
+                            "has this sha256 (--make-bundle prints it)")
     group.add_argument("--index-url", metavar="URL",
                        help="install from this package index (a mirror) instead of PyPI; the "
                             "lock's hashes stay required")
@@ -66,88 +71,60 @@ def make(args: argparse.Namespace, environ: Mapping[str, str], repo: Path) -> in
     """``--make-bundle``: every --platform x --python, downloaded and checked against the lock."""
     # The bundle modules load only for a bundle command: a normal (re-)run skips them.
     from setup.installer.bundle.build import BundleRequest, default_data, make_bundle
+    from setup.installer.bundle.manifest import MANIFEST
     from setup.installer.bundle.select import parse_target
 
     pythons = args.python or [DEFAULT_PYTHON]
     targets = tuple(parse_target(p, py) for p in args.platform or [current_platform()]
                     for py in pythons)
     result = make_bundle(BundleRequest(out=args.make_bundle, targets=targets,
-                                       variant=args.variant, repo=repo,
+                                       variant=args.variant or DEFAULT_VARIANT, repo=repo,
                                        data=args.data or default_data(environ),
                                        index_url=args.index_url, environ=environ),
                          progress=lambda name: emit(f"kerasup: wheel {name}"))
     where = result.archive or result.directory
+    pin = file_sha256(result.directory / MANIFEST)
     emit(f"kerasup: bundle {where}: {len(result.manifest.files)} files for "
          f"{result.manifest.target_labels()}; install it offline with its "
          "install.sh (install.ps1 on Windows)")
+    emit(f"kerasup: {MANIFEST} sha256 {pin}: pin it when installing with "
+         f"--expect-sha256 {pin}")
     return ExitCode.OK
 
 
-def _bundle_python(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    want = args.python[0] if args.python else None
-    chosen = resolve_python(want=want, python_exe=args.python_exe, target=Target.current(),
-                            environ=environ, offline=True, recorded=None)
-    if chosen.executable is None:
-        raise CannotProceed("no supported Python is installed, and a bundle carries none",
-                            fix=chosen.note or "install Python 3.12 from the OS")
-    return chosen.executable
+def from_bundle(options: Options, args: argparse.Namespace, environ: Mapping[str, str],
+                repo: Path) -> int:
+    """``--from-bundle``: the installer's own workflow with the bundle as its source (plan,
+    --dry-run, --plan-json, prefix lock, install.log, record, verify on the bundle's MNIST).
+    An archive is extracted into a temporary folder first, removed at the end."""
+    from setup.installer.bundle.source import bundle_env, open_source
 
-
-def _verify(prefix: Path, data: Path | None, environ: Mapping[str, str]) -> int:
-    layout = Layout(prefix)
-    python = Target.current().venv_python(prefix)
-    cmd = layout.verify_argv(str(python), *(["--data", str(data)] if data else []))
-    emit(f"kerasup: running verify: {' '.join(cmd)}")
-    return subprocess.run(cmd, env=dict(environ), cwd=layout.share, check=False).returncode
-
-
-def _register_kernel(args: argparse.Namespace, prefix: Path, variant: str, minor: str,
-                     environ: Mapping[str, str]) -> None:
-    """The same Jupyter kernel the online install registers (per user, or --kernel-prefix)."""
-    target = Target.current()
-    plan = jupyter.kernel_plan(variant=variant, python=minor, prefix=prefix, default=False,
-                               env_python=target.venv_python(prefix), target=target,
-                               environ=environ, name=args.kernel_name,
-                               kernel_prefix=args.kernel_prefix)
-    if plan.current:
-        return
-    done = subprocess.run(list(plan.command), env=dict(environ), capture_output=True,
-                          text=True, check=False)
-    emit(f"kerasup: Jupyter kernel {plan.name!r}: " + ("registered" if done.returncode == 0
-         else f"not registered ({' '.join(done.stderr.split())[-200:]})"))
-
-
-def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    """``--from-bundle``: check, install offline, record, verify (with the bundle's MNIST)."""
-    from setup.installer.bundle.check import check_bundle, open_bundle
-    from setup.installer.bundle.offline import install_from_bundle, python_minor
-
-    # Not the bundle's own folder: a USB stick is read-only, or gone tomorrow.
-    prefix = Path(args.prefix or Path.home() / "kerasup-env").expanduser().absolute()
-    python = _bundle_python(args, environ)
     with tempfile.TemporaryDirectory(prefix="kerasup-bundle-") as tmp:
-        root = open_bundle(args.from_bundle, Path(tmp))
-        manifest = check_bundle(root, current_platform(), python_minor(python))
-        done = install_from_bundle(root, prefix, python, environ)
-        data = root / manifest.data if manifest.data else None
-        emit(f"kerasup: installed {prefix} from {args.from_bundle} offline in "
-             f"{done.seconds.get('total', 0):.1f}s")
-        if args.kernel:
-            _register_kernel(args, prefix, manifest.variant, python_minor(python), environ)
-        if not args.verify:
-            return ExitCode.OK
-        return _verify(prefix, data, environ)
+        source = open_source(args.from_bundle, Path(tmp), platform=current_platform(),
+                             python=None, repo=repo, expect_sha256=args.expect_sha256)
+        variant = source.manifest.variant
+        if args.variant is not None and args.variant != variant:
+            raise UsageError(f"--variant {args.variant}: the bundle holds the {variant} "
+                             "environment", fix=f"drop --variant, or use a {args.variant} "
+                             "bundle")
+        made_for = source.pythons(current_platform())
+        python = options.python or (made_for[0] if len(made_for) == 1 else None)
+        # Not the bundle's own folder: a USB stick is read-only, or gone tomorrow.
+        prefix = options.prefix or Path.home() / "kerasup-env"
+        return workflow.run(dataclasses.replace(options, bundle=source, variant=variant,
+                                                python=python, prefix=prefix, offline=True),
+                            environ=bundle_env(environ), repo=repo)
 
 
 def dispatch(args: argparse.Namespace, environ: dict[str, str], repo: Path) -> int | None:
-    """Run a bundle command when one was asked for; None otherwise (the normal setup)."""
+    """Run --make-bundle when asked for (and --check's index probe); None otherwise (an
+    install, from an index or from a bundle)."""
     apply_index(args.index_url, environ)
     if args.make_bundle is not None:
         return make(args, environ, repo)
-    if args.from_bundle is not None:
-        return from_bundle(args, environ)
-    if args.check and not (args.platform or args.plan_json or args.offline
-                           or flags.offline(environ)):
+    quiet = (args.from_bundle or args.platform or args.plan_json or args.offline
+             or flags.offline(environ))
+    if args.check and not quiet:
         emit(f"kerasup: {probe(environ, args.index_url)}")
     return None
 

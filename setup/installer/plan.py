@@ -8,10 +8,11 @@ its :class:`Action` list in order without deciding anything again.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envs.contract import facts
 from envs.contract.facts import DEFAULT_VARIANT
@@ -20,7 +21,10 @@ from setup.installer.pythons import PythonChoice
 from setup.installer.runner import shown
 from setup.installer.target import Target
 
-__all__ = ["PLAN_SCHEMA_VERSION", "Action", "Options", "Plan", "render"]
+if TYPE_CHECKING:  # the bundle modules load only for a bundle install
+    from setup.installer.bundle.source import BundleSource
+
+__all__ = ["PLAN_SCHEMA_VERSION", "Action", "Options", "Plan", "Step", "render"]
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -50,18 +54,48 @@ class Options:
     kernel: bool = True  # register the environment as a Jupyter kernel
     kernel_name: str | None = None  # default: envs.contract.kernel.kernel_name
     kernel_prefix: Path | None = None  # system-wide: <dir>/share/jupyter/kernels
+    bundle: BundleSource | None = None  # --from-bundle: the packages come from it, offline
+
+
+class Step(str, enum.Enum):
+    """Every kind of action a plan can hold; the workflow has exactly one handler for each
+    (an unknown kind is an error, never "run its command")."""
+
+    CHECK_BUNDLE = "check-bundle"
+    ENSURE_UV = "ensure-uv"
+    INSTALL_PYTHON = "install-python"
+    MOVE_ASIDE = "move-aside"
+    REMOVE_RECORD = "remove-record"
+    CLEAR_ENV = "clear-env"
+    UNPACK_UV = "unpack-uv"
+    REPORT_REMOVALS = "report-removals"
+    CREATE_ENV = "create-env"
+    UNINSTALL = "uninstall"
+    SYNC = "sync"
+    COPY_TOOLKIT = "copy-toolkit"
+    WRITE_SITE_HOOK = "write-site-hook"
+    WRITE_RECORD = "write-record"
+    KERAS_JSON = "keras-json"
+    REGISTER_KERNEL = "register-kernel"
+    VERIFY = "verify"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
 class Action:
-    """One step: ``kind`` (create-env, sync, write-site-hook, keras-json, write-record,
-    register-kernel, verify ...), what it does in words, and the command it runs, if it runs one."""
+    """One step: its :class:`Step` kind, what it does in words, and the command it runs, if
+    it runs one. A kind given as a string is converted (ValueError when unknown)."""
 
-    kind: str
+    kind: Step
     description: str
     command: tuple[str, ...] = ()
     path: str | None = None  # the file or directory it writes or moves, if any
     cwd: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", Step(self.kind))
 
     def line(self) -> str:
         return self.description + (f": {shown(self.command)}" if self.command else "")
@@ -97,6 +131,8 @@ class Plan:
     reports: tuple[tuple[str, str], ...] = ()  # (topic, line) said before anything changes
     driver_missing: bool = False  # the variant needs the NVIDIA driver and none answered
     damaged: tuple[str, ...] = ()  # installed distributions with missing or resized files
+    bundle: BundleSource | None = None  # the packages come from this bundle, offline
+    toolkit: Path | None = None  # what the site hook exposes (the repo; a bundle: its copy)
     actions: tuple[Action, ...] = field(default=())
 
     @property
@@ -109,7 +145,7 @@ class Plan:
         return self.target.platform != self.host.platform
 
     def kinds(self) -> list[str]:
-        return [a.kind for a in self.actions]
+        return [a.kind.value for a in self.actions]
 
     def to_dict(self) -> dict[str, Any]:
         record = dataclasses.asdict(self.record)
@@ -132,7 +168,10 @@ class Plan:
                       "installed_gb": facts.variant(self.variant).installed_gb},
             "driver_missing": self.driver_missing,
             "damaged": list(self.damaged),
-            "actions": [{k: v for k, v in dataclasses.asdict(a).items()
+            "bundle": self.bundle.to_dict() if self.bundle else None,
+            "toolkit": str(self.toolkit or self.repo),
+            "actions": [{k: (v.value if isinstance(v, Step) else v)
+                         for k, v in dataclasses.asdict(a).items()
                          if v not in (None, ())} for a in self.actions],
         }
 

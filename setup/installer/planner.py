@@ -1,7 +1,11 @@
 """Preflight, choose the Python, and compute the :class:`~setup.installer.plan.Plan`.
 
-Everything here only reads: the machine, the lock, the prefix, keras.json. Anything that
-would change something becomes an :class:`~setup.installer.plan.Action` in the plan.
+Everything here only reads: the machine, the lock, the prefix, keras.json (by
+``keras_json.plan``, which has no write path), the pinned uv (its dist-info, not by running
+it), a bundle's manifest. Anything that would change something becomes an
+:class:`~setup.installer.plan.Action` in the plan. What still runs a program while planning
+belongs to others' modules: the interpreter probes of ``pythons.resolve_python``, the
+NVIDIA driver query, and the installed-files scan (``filescan``, verify's check).
 """
 
 from __future__ import annotations
@@ -94,8 +98,10 @@ def _python(options: Options, *, target: Target, host: Target, lock: Path,
 
 
 def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str, str],
-        runner: Runner) -> tuple[Path | None, str | None, list[Action]]:
+        prefix: Path) -> tuple[Path | None, str | None, list[Action]]:
     """The tools dir, the uv to run, and whether the pinned uv must be installed first."""
+    if options.bundle is not None:  # the bundle's own uv, unpacked into kerasup's folder
+        return None, str(Layout(prefix).tools / f"uv{target.exe_suffix}"), []
     if backend.name == "in-place":
         return None, getattr(backend, "uv", None), []
     if backend.name != "uv-venv":
@@ -105,7 +111,7 @@ def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str
         return tools, environ["KERASUP_UV"], []
     uv = uvtool.uv_path(tools, target)
     version = uvtool.pinned_version()
-    if target == Target.current() and uvtool.uv_version(uv, runner) == version:
+    if target == Target.current() and uvtool.installed_version(tools, target) == version:
         return tools, str(uv), []
     return tools, str(uv), [Action("ensure-uv", f"install the pinned uv {version} into {tools} "
                                    "(python -m venv, then pip --require-hashes)",
@@ -119,6 +125,17 @@ def _describe_prefix(prefix: Path, kind: str, owner: str, existing: bool) -> str
     return f"{prefix} ({what.get(owner, owner)}{', install record found' if existing else ''})"
 
 
+def _check_actions(options: Options) -> list[Action]:
+    """check-bundle: the one read of the bundle's files, before anything is created."""
+    if options.bundle is None:
+        return []
+    files = options.bundle.manifest.files
+    return [Action("check-bundle", f"check the {len(files)} files of the bundle against its "
+                   "MANIFEST.json: every size, every sha256 but the wheels' (uv checks each "
+                   "wheel against the lock's sha256 as it installs it)",
+                   path=str(options.bundle.root))]
+
+
 def record_action(prefix: Path) -> Action:
     """write-record: the last step of an install (and of a repair) that changed packages."""
     path = Layout(prefix).install_record
@@ -129,9 +146,14 @@ def _configure_actions(plan: Plan, options: Options, repo: Path,
                        environ: Mapping[str, str]) -> list[Action]:
     out = []
     site = Path(plan.site_packages)
-    if not (plan.up_to_date and configure.hook_current(site, repo)):
+    toolkit = plan.toolkit or repo
+    if plan.bundle is not None and not plan.up_to_date:
+        out.append(Action("copy-toolkit", f"copy the toolkit (runtime files) from {repo} to "
+                          f"{toolkit}: the environment keeps working once the bundle is gone",
+                          path=str(toolkit)))
+    if not (plan.up_to_date and configure.hook_current(site, toolkit)):
         out.append(Action("write-site-hook", f"write the site hook {site / configure.PTH_NAME} "
-                          f"(only verify and envs from {repo} become importable)",
+                          f"(only verify and envs from {toolkit} become importable)",
                           path=str(site / configure.PTH_NAME)))
     if not plan.up_to_date:
         out.append(record_action(plan.prefix))
@@ -145,9 +167,11 @@ def _configure_actions(plan: Plan, options: Options, repo: Path,
         out.append(kernel)
     if options.verify:
         layout = Layout(plan.prefix)
+        data = (("--data", str(plan.bundle.data)) if plan.bundle and plan.bundle.data
+                and "--data" not in options.verify_args else ())
         out.append(Action("verify", "run python -m verify in the environment",
                           tuple(layout.verify_argv(str(plan.env_python),
-                                                   *options.verify_args)),
+                                                   *options.verify_args, *data)),
                           cwd=str(layout.share)))
     return out
 
@@ -168,6 +192,35 @@ def _kernel_action(plan: Plan, options: Options, repo: Path,
     return Action("register-kernel", f"register the Jupyter kernel {found.name} "
                   f"({found.display_name!r}) in {found.directory.parent}", found.command,
                   path=str(found.directory))
+
+
+def _wanted(options: Options, *, python: PythonChoice, target: Target, prefix: Path,
+            lock: Path, sha: str, method: str, repo: Path) -> record.InstallRecord:
+    """The record this install will write. A bundle install records the toolkit copy it
+    leaves in the environment (and that copy's lock), and names the bundle as the source."""
+    toolkit, source = repo.resolve(), None
+    if options.bundle is not None:
+        toolkit, source = Layout(prefix).toolkit, options.bundle.label()
+        lock = toolkit / lock.resolve().relative_to(repo.resolve())
+    return record.InstallRecord(
+        variant=options.variant, python=python.version, platform=target.platform,
+        lock=str(lock if options.bundle else lock.resolve()), lock_sha256=sha, method=method,
+        toolkit_root=str(toolkit), source=source,
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+def _check_bundle_python(options: Options, python: PythonChoice, target: Target) -> None:
+    """A bundle carries no interpreter, and was made for some platform x Python pairs."""
+    if options.bundle is None:
+        return
+    from setup.installer.bundle.check import check_target
+
+    check_target(options.bundle.manifest, target.platform, python.version)
+    if python.executable is None:
+        raise CannotProceed(f"no Python {python.version} is installed, and a bundle carries "
+                            "no interpreter", fix=python.note or "install Python "
+                            f"{python.version} from the OS (the bundle's README.txt has the "
+                            "command) and run again")
 
 
 def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha: str,
@@ -200,6 +253,8 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
         kind = owner = "interpreter"
     else:
         kind = preflight.prefix_kind(prefix)
+        if target == host:
+            preflight.check_writable(prefix)
         owner = preflight.prefix_owner(prefix, kind, conda=options.conda,
                                        replace_foreign=options.replace_foreign)
     existing, unreadable = record.read(prefix) if owner != "foreign" else (None, None)
@@ -209,15 +264,13 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
     if python.version not in covered.pythons:
         raise UsageError(f"the {options.variant} lock does not cover Python {python.version}: "
                          f"it covers {covered.describe()}", fix="choose another --python")
+    _check_bundle_python(options, python, target)
     sha = fileio.file_sha256(lock)
     env_python = backend.env_python(target, prefix)
     site = (Path(sysconfig.get_paths()["purelib"]) if options.in_place
             else target.site_packages(prefix, python.version))
-    wanted = record.InstallRecord(
-        variant=options.variant, python=python.version, platform=target.platform,
-        lock=str(lock.resolve()), lock_sha256=sha, method=backend.method,
-        toolkit_root=str(repo.resolve()), created=time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                time.gmtime()))
+    wanted = _wanted(options, python=python, target=target, prefix=prefix, lock=lock, sha=sha,
+                     method=backend.method, repo=repo)
     up_to_date = (not options.force and wanted.matches(existing)
                   and Path(env_python).exists())
     scanned = filescan.applies(up_to_date=up_to_date, same_machine=target == host,
@@ -227,16 +280,20 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
     reports, driver_missing = _reports(options, target=target, host=host, lock=lock, sha=sha,
                                        environ=environ)
     reports.insert(2, ("prefix", _describe_prefix(prefix, kind, owner, existing is not None)))
+    if options.bundle is not None:
+        reports.insert(1, ("bundle", options.bundle.describe()))
     if unreadable:
         reports.append(("record", f"{unreadable}: the environment is rebuilt"))
     if damaged:
         reports.append(("installed files", f"{', '.join(damaged)} lost installed files since "
                         "install: reinstalling them"))
     if not up_to_date:
-        reports.append(("download", preflight.size_report(options.variant)))
+        reports.append(("download", preflight.size_report(options.variant)
+                        if options.bundle is None else "nothing: every package comes from "
+                        "the bundle, offline"))
         reports.append(("disk", preflight.check_disk(prefix, options.variant,
                                                       environ).describe(prefix)))
-    tools, uv, uv_actions = _uv(options, backend, target, environ, runner)
+    tools, uv, uv_actions = _uv(options, backend, target, environ, prefix)
     kj = configure.keras_json_update(environ, dry_run=True)
     plan = Plan(variant=options.variant, target=target, host=host, python=python,
                 prefix=prefix, prefix_kind=kind, prefix_owner=owner, lock=lock,
@@ -245,8 +302,10 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                 existing_record=existing is not None, up_to_date=up_to_date, offline=offline,
                 force=options.force, keras_json=kj.path, keras_json_action=kj.action,
                 tools=tools, uv=uv, reports=tuple(reports), driver_missing=driver_missing,
-                damaged=damaged)
-    env_actions = [] if up_to_date else [*uv_actions, *backend.actions(plan)]
+                damaged=damaged, bundle=options.bundle, toolkit=Path(wanted.toolkit_root)
+                if options.bundle else repo)
+    env_actions = [] if up_to_date else [*_check_actions(options), *uv_actions,
+                                         *backend.actions(plan)]
     return dataclasses.replace(plan, actions=(*env_actions,
                                               *_configure_actions(plan, options, repo,
                                                                   environ)))

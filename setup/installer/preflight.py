@@ -7,6 +7,7 @@ which combinations are refused, and why, from :mod:`envs.contract.platforms`.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -17,9 +18,14 @@ from envs.contract import facts, flags, lockheader, nvidia, platforms
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
 
+try:
+    import pwd
+except ImportError:  # Windows
+    pwd = None  # type: ignore[assignment]
+
 __all__ = ["Disk", "check_disk", "check_lock_covers", "check_python", "check_variant",
-           "driver_check", "driver_report", "prefix_kind", "prefix_owner", "proxy_report",
-           "select_lock", "size_report"]
+           "check_writable", "driver_check", "driver_report", "prefix_kind", "prefix_owner",
+           "proxy_report", "select_lock", "size_report"]
 
 
 def check_variant(variant: str) -> facts.Variant:
@@ -106,6 +112,24 @@ def prefix_owner(prefix: Path, kind: str, *, conda: bool, replace_foreign: bool)
             fix="choose another --prefix, or add --replace-foreign to move it aside to "
                 f"{prefix.name}.old-<time> and make a new one (--yes does not do this)")
     return "foreign"
+
+
+def check_writable(prefix: Path) -> None:
+    """UsageError (one line) when this account cannot write the prefix, or the nearest
+    folder above it that exists (a student's install into a prefix root made)."""
+    probe = prefix
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if os.access(probe, os.W_OK | os.X_OK):
+        return
+    try:
+        owner = f" (owned by {pwd.getpwuid(probe.stat().st_uid).pw_name})" if pwd else ""
+    except (KeyError, OSError):
+        owner = ""
+    raise UsageError(f"this account cannot write {probe}{owner}, so it cannot install at "
+                     f"{prefix}",
+                     fix="choose a --prefix you can write (e.g. ~/kerasup-env), or ask an "
+                         "administrator to install there")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ __all__ = [
     "MARKER",
     "TOOLS_REQUIREMENTS",
     "ensure_uv",
+    "installed_version",
     "pinned_version",
     "tools_dir",
     "uv_path",
@@ -53,6 +54,18 @@ def tools_dir(target: Target, environ: Mapping[str, str]) -> Path:
 
 def uv_path(tools: Path, target: Target) -> PurePath:
     return target.scripts_dir(tools) / f"uv{target.exe_suffix}"
+
+
+def installed_version(tools: Path, target: Target) -> str | None:
+    """The uv version pip installed into the tools venv, read from its dist-info (the
+    planner's question: it runs no program), when its executable is there too."""
+    if not Path(uv_path(tools, target)).is_file():
+        return None
+    found = [*tools.glob("lib/python3*/site-packages/uv-*.dist-info"),
+             *tools.glob("Lib/site-packages/uv-*.dist-info")]
+    if len(found) != 1:
+        return None
+    return found[0].name[len("uv-"):-len(".dist-info")]
 
 
 def uv_version(uv: PurePath, runner: Runner) -> str | None:

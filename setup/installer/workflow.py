@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from envs.contract import facts, record
-from envs.contract.errors import CannotProceed, ExitCode
+from envs.contract.errors import CannotProceed, ExitCode, KerasupError
 from envs.contract.fileio import move_aside, write_atomic
 from envs.contract.layout import Layout
-from setup.installer import configure, filescan, installlog, prefixlock, uvtool
+from envs.contract.piplock import canonical_name, parse_requirements
+from setup.installer import configure, filescan, installlog, payload, prefixlock, uvtool
 from setup.installer.backends import choose_backend
-from setup.installer.failures import explain
-from setup.installer.plan import Action, Options, Plan, render
+from setup.installer.failures import explain, write_error
+from setup.installer.plan import Action, Options, Plan, Step, render
 from setup.installer.planner import build_plan, record_action
 from setup.installer.preflight import NO_DRIVER
 from setup.installer.runner import Runner
@@ -40,17 +41,9 @@ def child_env(environ: Mapping[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def lock_names(lock: Path) -> set[str]:
     """Every distribution a pip lock names (on any platform)."""
-    names = set()
-    for line in lock.read_text(encoding="utf-8").splitlines():
-        if line and not line[0].isspace() and not line.startswith(("#", "-")):
-            names.add(_canonical(re.split(r"[=<>!~\[ ;@]", line.strip(), maxsplit=1)[0]))
-    return names
+    return {e.name for e in parse_requirements(lock.read_text(encoding="utf-8"), str(lock))}
 
 
 class Executor:
@@ -61,16 +54,62 @@ class Executor:
         self.verify_status = int(ExitCode.OK)
 
     def __call__(self, action: Action) -> None:
-        handler: Callable[[Action], None] = getattr(
-            self, "do_" + action.kind.replace("-", "_"), self.do_command)
+        handler = self.handlers().get(action.kind)
+        if handler is None:  # a plan from a newer kerasup, or a bug: never "just run it"
+            raise CannotProceed(f"setup has no step {action.kind!r}",
+                                fix="run setup from the same kerasup that made the plan")
         handler(action)
+
+    def handlers(self) -> dict[Step, Callable[[Action], None]]:
+        """The one handler of each step kind."""
+        return {
+            Step.CHECK_BUNDLE: self.do_check_bundle, Step.ENSURE_UV: self.do_ensure_uv,
+            Step.INSTALL_PYTHON: self.do_install_python, Step.MOVE_ASIDE: self.do_move_aside,
+            Step.REMOVE_RECORD: self.do_remove_record, Step.CLEAR_ENV: self.do_clear_env,
+            Step.UNPACK_UV: self.do_unpack_uv, Step.REPORT_REMOVALS: self.do_report_removals,
+            Step.CREATE_ENV: self.do_create_env, Step.UNINSTALL: self.do_command,
+            Step.SYNC: self.do_sync, Step.COPY_TOOLKIT: self.do_copy_toolkit,
+            Step.WRITE_SITE_HOOK: self.do_write_site_hook,
+            Step.WRITE_RECORD: self.do_write_record, Step.KERAS_JSON: self.do_keras_json,
+            Step.REGISTER_KERNEL: self.do_register_kernel, Step.VERIFY: self.do_verify,
+        }
+
+    def _failed(self, output: str, what: str) -> KerasupError:
+        bundle = self.plan.bundle
+        return explain(output, what=what, offline=self.plan.offline,
+                       cache=self.environ.get("UV_CACHE_DIR") or "uv's cache",
+                       where=(self.plan.prefix, *_cache_dirs(self.environ)),
+                       bundle=bundle.given if bundle else None)
 
     def do_command(self, action: Action) -> None:
         done = self.runner.run(action.command, env=child_env(self.environ))
         if done is not None and done.returncode != 0:
-            raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
-                          f"({action.kind})", offline=self.plan.offline,
-                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+            raise self._failed(done.stdout, f"`{action.command[0]} {action.command[1]}` "
+                               f"({action.kind})")
+
+    def do_check_bundle(self, action: Action) -> None:
+        from setup.installer.bundle.check import check_contents
+
+        bundle = self.plan.bundle
+        assert bundle is not None
+        if self.runner.note(action.description):
+            check_contents(bundle.root, bundle.manifest, hash_wheels=False)
+
+    def do_unpack_uv(self, action: Action) -> None:
+        from setup.installer.bundle.source import unpack_uv
+
+        assert self.plan.bundle is not None and action.path is not None
+        if self.runner.note(action.description):
+            _writing(lambda: unpack_uv(self.plan.bundle, self.plan.platform,  # type: ignore[arg-type]
+                                       Path(action.path)), Path(action.path))
+
+    def do_copy_toolkit(self, action: Action) -> None:
+        assert action.path is not None
+        dest = Path(action.path)
+        if self.runner.note(action.description):
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)  # share/kerasup/toolkit: made by an earlier bundle install
+            _writing(lambda: payload.copy(self.plan.repo, dest), dest)
 
     def do_sync(self, action: Action) -> None:
         if self.plan.backend != "uv-venv":  # conda and in place (Colab) keep their output
@@ -81,9 +120,7 @@ class Executor:
             log=Layout(self.plan.prefix).install_log, python=str(self.plan.env_python),
             terminal=installlog.on_terminal())
         if done is not None and done.returncode != 0:
-            raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
-                          "(sync)", offline=self.plan.offline,
-                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+            raise self._failed(done.stdout, f"`{action.command[0]} {action.command[1]}` (sync)")
 
     def do_register_kernel(self, action: Action) -> None:
         done = self.runner.run(action.command, env=child_env(self.environ))
@@ -126,7 +163,7 @@ class Executor:
         done = self.runner.capture(action.command, env=child_env(self.environ))
         if done is None or done.returncode != 0:
             return
-        installed = {_canonical(re.split(r"[=@ ]", line.strip(), maxsplit=1)[0])
+        installed = {canonical_name(re.split(r"[=@ ]", line.strip(), maxsplit=1)[0])
                      for line in done.stdout.splitlines() if line.strip()}
         extra = sorted(installed - lock_names(self.plan.lock))
         self.runner.say("the sync removes " + (f"{len(extra)} packages that are not in the "
@@ -135,9 +172,10 @@ class Executor:
 
     def do_write_site_hook(self, action: Action) -> None:
         site = self._site_packages()
+        toolkit = self.plan.toolkit or self.plan.repo
         if self.runner.note(f"write the site hook {site / configure.PTH_NAME} "
-                            f"(verify and envs from {self.plan.repo})"):
-            configure.write_site_hook(site, self.plan.repo)
+                            f"(verify and envs from {toolkit})"):
+            configure.write_site_hook(site, toolkit)
 
     def do_write_record(self, action: Action) -> None:
         if self.runner.note(action.description):
@@ -176,6 +214,24 @@ class Executor:
         return Path(self.plan.site_packages)
 
 
+# Steps that run before the prefix is marked and locked: nothing is created at the prefix
+# until the bundle is checked, the tools are there, and a foreign environment is moved aside.
+_BEFORE_LOCK = (Step.CHECK_BUNDLE, Step.ENSURE_UV, Step.INSTALL_PYTHON, Step.MOVE_ASIDE)
+
+
+def _cache_dirs(environ: Mapping[str, str]) -> tuple[Path, ...]:
+    cache = environ.get("UV_CACHE_DIR")
+    return (Path(cache),) if cache else ()
+
+
+def _writing(write: Callable[[], object], path: Path) -> None:
+    """Run ``write``; an OSError becomes one line naming ``path`` (and its disk when full)."""
+    try:
+        write()
+    except OSError as exc:
+        raise write_error(path, exc) from None
+
+
 def mark_owned(prefix: Path) -> None:
     """The marker that lets a later setup rebuild this prefix (written before creating it)."""
     marker = Layout(prefix).marker
@@ -206,7 +262,7 @@ def execute(plan: Plan, runner: Runner, environ: Mapping[str, str]) -> int:
     """Run the plan's actions under the prefix's setup lock; verify's status."""
     executor = Executor(plan, runner, environ)
     actions = list(plan.actions)
-    while actions and actions[0].kind in ("ensure-uv", "install-python", "move-aside"):
+    while actions and actions[0].kind in _BEFORE_LOCK:
         executor(actions.pop(0))  # before the lock: a foreign prefix gets nothing written
     if plan.prefix_owner in ("new", "foreign"):
         mark_owned(plan.prefix)

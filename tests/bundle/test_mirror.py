@@ -18,9 +18,9 @@ import pytest
 from envs.contract.errors import CannotProceed, UsageError
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.fetch import fetch_wheel
-from setup.installer.bundle.install import bundle_uv
 from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.select import select_wheels
+from setup.installer.bundle.source import BundleSource, unpack_uv
 from setup.installer.netcheck import index_args, net_settings, probe_index, ssl_env
 
 from .conftest import LINUX, REPO, python_for
@@ -141,8 +141,9 @@ def test_index_settings_follow_uv_then_pip_variables():
 @pytest.fixture(scope="module")
 def uv(linux_bundle, tmp_path_factory) -> str:
     """The bundle's own uv (the one the installer runs)."""
-    return str(bundle_uv(linux_bundle.directory, linux_bundle.manifest, "linux-64",
-                         tmp_path_factory.mktemp("uv")))
+    source = BundleSource(linux_bundle.directory, linux_bundle.directory, linux_bundle.manifest,
+                          "")
+    return str(unpack_uv(source, "linux-64", tmp_path_factory.mktemp("uv") / "uv"))
 
 
 def _venv(uv: str, tmp: Path, env: dict[str, str]) -> Path:

@@ -319,9 +319,10 @@ def test_help_lists_the_flags_and_variables():
                          text=True, check=True).stdout
     for flag in ("--variant", "--python", "--python-exe", "--prefix", "--conda", "--dry-run",
                  "--check", "--yes", "--force", "--offline", "--no-verify", "--platform",
-                 "--find-dot", "--plan-json", "--replace-foreign", "--in-place",
+                 "--plan-json", "--replace-foreign", "--in-place", "--from-bundle",
                  "KERASUP_MIN_FREE_GB"):
         assert flag in out, flag
+    assert "--find-dot" not in out  # internal: verify and the shell entry points ask it
 
 
 def test_tools_requirements_pin_uv_with_uv_lock_hashes():

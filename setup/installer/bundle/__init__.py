@@ -1,7 +1,6 @@
-"""Offline install bundles: build one (build.make_bundle), check one before anything is
-installed (check.check_bundle), and install from one with uv and no network (install.*).
-
-Standard library only, Python 3.10+. ``python -m setup.installer.bundle`` is a small stand-in
-CLI (make / check / install) until the installer's own ``--make-bundle`` / ``--from-bundle``
-flags call these functions.
+"""Offline install bundles: build one (``build.make_bundle``, ``--make-bundle``), check one
+(``check``: its structure when the installer plans, its contents in the install's
+``check-bundle`` step), and open one as the source of an install (``source``, for
+``--from-bundle``). Installing is the installer's own workflow: there is no bundle-only
+install path. Standard library only, Python 3.10+.
 """

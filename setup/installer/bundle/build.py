@@ -3,8 +3,11 @@ download), uv for each target platform, the toolkit at the current commit, optio
 install entry points, a README, a filtered SBOM, and MANIFEST.json written last.
 
 A re-run with the same inputs reuses every file that still hashes right and writes the same
-manifest; files a previous run left that the new bundle does not need are removed (only in a
-directory this builder marked as its own).
+manifest. The builder writes only into a new or empty folder, or one holding a bundle it
+made (its MANIFEST.json, or its build marker after an interrupted build), and there it
+replaces or removes only its own files: those the old manifest lists (or, after an
+interrupted build, those at the names it writes). Anything else in the folder makes it
+refuse before it changes anything.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envs.contract import keras_json
 from envs.contract.errors import UsageError
 from envs.contract.fileio import file_sha256, write_atomic
 from envs.contract.lockheader import coverage
 from envs.contract.platforms import refusal
+from setup.installer import payload
 from setup.installer.bundle import carrier
 from setup.installer.bundle.archive import archive_kind, write_archive
 from setup.installer.bundle.fetch import fetch_all
@@ -38,6 +43,7 @@ from setup.installer.bundle.manifest import (
     FileEntry,
     Manifest,
     list_files,
+    read_manifest,
 )
 from setup.installer.bundle.select import BundleTarget, select_wheels
 from setup.installer.bundle.uvwheel import uv_wheel
@@ -45,8 +51,6 @@ from setup.installer.bundle.uvwheel import uv_wheel
 __all__ = ["BundleRequest", "BundleResult", "default_cache", "default_data", "make_bundle"]
 
 _REPO = Path(__file__).resolve().parents[3]
-_SKIP_COPY = {".git", ".venv", ".devenv", ".nox", ".cache", "__pycache__", ".pytest_cache",
-              ".ruff_cache", "out"}
 
 
 def default_cache(environ: Mapping[str, str] | None = None) -> Path:
@@ -59,11 +63,9 @@ def default_cache(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def default_data(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Keras' cached mnist.npz (KERAS_HOME, else ~/.keras) when there is one: what the bundle
-    carries when --data is not given."""
-    env = os.environ if environ is None else environ
-    home = Path(env["KERAS_HOME"]) if env.get("KERAS_HOME") else Path.home() / ".keras"
-    cached = home / "datasets" / "mnist.npz"
+    """Keras' cached mnist.npz (in :func:`envs.contract.keras_json.keras_home`) when there is
+    one: what the bundle carries when --data is not given."""
+    cached = keras_json.keras_home(environ) / "datasets" / "mnist.npz"
     return cached if cached.is_file() else None
 
 
@@ -97,36 +99,73 @@ def _bundle_dir(out: Path) -> Path:
     return out.with_name(name)
 
 
+_CARRIER_FILES = ("install.sh", "install.ps1", "README.txt", "sbom.cdx.json")
+
+
+def _ours_by_name(rel: str) -> bool:
+    """A path an (interrupted) build of this builder writes."""
+    return rel in _CARRIER_FILES or rel.startswith(
+        (f"{TOOLKIT_DIR}/", f"{DATA_DIR}/", f"{WHEELS_DIR}/", f"{UV_DIR}/"))
+
+
+def _foreign_files(directory: Path) -> list[str]:
+    """Files in ``directory`` this builder did not make (empty when it may build there)."""
+    present = [rel for rel in list_files(directory) if rel != BUILDING_MARKER]
+    if (directory / MANIFEST).is_file() and not (directory / BUILDING_MARKER).exists():
+        try:
+            listed = set(read_manifest(directory).files)
+        except UsageError:
+            return [MANIFEST, *present]  # a MANIFEST.json that is not ours
+        return [rel for rel in present if rel not in listed]
+    if (directory / BUILDING_MARKER).is_file():
+        return [rel for rel in present if not _ours_by_name(rel)]
+    return present
+
+
 def _claim(directory: Path) -> None:
-    """Make ``directory`` ours (new, empty, or a previous bundle) and mark it incomplete."""
-    if directory.exists() and not directory.is_dir():
+    """Make ``directory`` ours (new, empty, or a bundle this builder made) and mark it
+    incomplete; UsageError, with nothing changed, when it holds anything else."""
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
         raise UsageError(f"{directory} exists and is not a directory",
                          "choose a new path for --make-bundle")
-    if directory.is_dir() and any(directory.iterdir()) and not (
-            (directory / MANIFEST).is_file() or (directory / BUILDING_MARKER).is_file()):
-        raise UsageError(f"{directory} is not empty and is not a kerasup bundle",
-                         "choose an empty or new directory for --make-bundle")
+    if directory.is_dir():
+        foreign = _foreign_files(directory)
+        if foreign:
+            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+            raise UsageError(f"{directory} holds {foreign[0]}{more}, which is not part of a "
+                             "bundle kerasup made there; nothing was changed",
+                             "choose a new or empty folder for --make-bundle")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / BUILDING_MARKER).write_text("kerasup bundle build in progress\n")
     (directory / MANIFEST).unlink(missing_ok=True)
+
+
+def _check_archive_dest(dest: Path, directory: Path) -> None:
+    """An existing archive is replaced only when it is a regular file beside the bundle
+    folder it was made from (a re-run); anything else at that name is someone else's."""
+    if archive_kind(dest) is None or not (dest.exists() or dest.is_symlink()):
+        return
+    if dest.is_symlink() or not dest.is_file() or not (directory / MANIFEST).is_file():
+        raise UsageError(f"{dest} exists and is not an archive of the bundle {directory}; "
+                         "nothing was changed", "choose a new name for --make-bundle")
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
 
 
-def _copy_tree(repo: Path, dest: Path) -> None:
-    for path in sorted(repo.rglob("*")):
-        rel = path.relative_to(repo)
-        if set(rel.parts) & _SKIP_COPY or not path.is_file() or path.is_symlink():
+def _copy_tree(src: Path, dest: Path) -> None:
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if "__pycache__" in rel.parts or not path.is_file() or path.is_symlink():
             continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, dest / rel)
 
 
 def _toolkit(repo: Path, dest: Path) -> tuple[str, str]:
-    """Put the toolkit at HEAD into ``dest`` (git archive; a plain copy without git).
-    Returns (version, commit)."""
+    """Put the toolkit payload (:mod:`setup.installer.payload`) at HEAD into ``dest`` (git
+    archive; the working tree's payload without git). Returns (version, commit)."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     head = _git(repo, "rev-parse", "HEAD") if shutil.which("git") else None
@@ -135,14 +174,15 @@ def _toolkit(repo: Path, dest: Path) -> tuple[str, str]:
         tar_bytes = _git(repo, "archive", "--format=tar", commit).stdout
         with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
             for member in tar:
-                if member.isfile():
+                if member.isfile() and payload.wanted(member.name):
                     target = dest / member.name
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
                     target.chmod(0o755 if member.mode & 0o100 else 0o644)
     else:
         commit = "unknown"
-        _copy_tree(repo, dest)
+        dest.rmdir()
+        payload.copy(repo, dest)
     found = re.search(r'^version = "([^"]+)"', (dest / "pyproject.toml").read_text("utf-8")
                       if (dest / "pyproject.toml").is_file() else "", re.MULTILINE)
     return (found.group(1) if found else "unknown"), commit
@@ -212,8 +252,9 @@ def _filtered_sbom(src: Path, wheels: Sequence[LockedWheel]) -> str | None:
 
 
 def _write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    if not (path.is_file() and path.read_text(encoding="utf-8") == text):
-        path.write_text(text, encoding="utf-8", newline="\n")
+    """Write atomically (a new inode): never through a link, hard or symbolic."""
+    if path.is_symlink() or not (path.is_file() and path.read_text(encoding="utf-8") == text):
+        write_atomic(path, text, mode=mode)
     path.chmod(mode)
 
 
@@ -235,7 +276,7 @@ def _finish(out: Path, manifest: Manifest, known: dict[str, FileEntry]) -> Manif
         if rel == BUILDING_MARKER:
             continue
         if rel not in known and not rel.startswith((TOOLKIT_DIR + "/", DATA_DIR + "/")) \
-                and rel not in ("install.sh", "install.ps1", "README.txt", "sbom.cdx.json"):
+                and rel not in _CARRIER_FILES:
             path.unlink()  # left by an earlier build of this bundle, no longer needed
             continue
         files[rel] = known.get(rel) or FileEntry(path.stat().st_size, file_sha256(path))
@@ -251,6 +292,7 @@ def make_bundle(req: BundleRequest, progress: Callable[[str], None] | None = Non
     if not req.targets:
         raise UsageError("no target given", "pass --platform P and --python X.Y")
     out = _bundle_dir(req.out).resolve()
+    _check_archive_dest(req.out, out)
     _claim(out)
     version, commit = _toolkit(req.repo, out / TOOLKIT_DIR)
     lock = out / TOOLKIT_DIR / "envs" / req.variant / "requirements.txt"

@@ -1,5 +1,6 @@
 """The files a bundle carries for the people who use it: one install entry point per target
-OS (each hands over to the toolkit's own installer, so there is no second install logic) and
+OS (each runs the installer of the bundle's own toolkit copy with ``--from-bundle``: the
+same workflow as any install, from a checkout or not) and
 a README for whoever carries the bundle to the lab on a USB stick."""
 
 from __future__ import annotations
@@ -10,11 +11,29 @@ __all__ = ["INSTALL_PS1", "INSTALL_SH", "readme"]
 
 INSTALL_SH = """#!/bin/sh
 # kerasup offline bundle: install from this folder with no network at all.
-# Usage: ./install.sh [--prefix DIR] [--yes] [--variant ...]   (same options as setup/ubuntu.sh)
-set -eu
-here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
-export PYTHONDONTWRITEBYTECODE=1  # leave the bundle as it was built (it may be read-only)
-exec bash "$here/toolkit/setup/ubuntu.sh" --from-bundle "$here" "$@"
+# Usage: sh install.sh [--prefix DIR] [--yes] [--expect-sha256 HEX]   (setup/ubuntu.sh's options)
+#
+# What this trusts: the toolkit in this folder. It runs toolkit/setup/ubuntu.sh, the same
+# installer as a checkout's, which checks every file against MANIFEST.json first. To trust
+# the bundle by its content rather than by its own say-so, pin it: --expect-sha256 with the
+# MANIFEST.json sha256 that --make-bundle printed (or compare `sha256sum MANIFEST.json` with
+# it before running this), or install from a trusted kerasup checkout instead:
+#   ./setup/ubuntu.sh --from-bundle THIS_FOLDER --expect-sha256 HEX
+# which also refuses a bundle whose lock is not the checkout's, and puts the checkout's
+# toolkit in the environment.
+#
+# Each command ends in " #": a copy that gained Windows line endings (CRLF) still runs far
+# enough to say so in one line.
+cr=$(printf '\\r') #
+if grep -q "$cr" "$0" 2>/dev/null; then #
+    why="this bundle was copied with Windows line endings (CRLF), which changed its files" #
+    echo "kerasup: error: $why (fix: copy it again in binary mode: the .tar.gz or .zip)" >&2 #
+    exit 2 #
+fi #
+set -eu #
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd) #
+export PYTHONDONTWRITEBYTECODE=1 # leave the bundle as it was built (it may be read-only)
+exec bash "$here/toolkit/setup/ubuntu.sh" --from-bundle "$here" "$@" #
 """
 
 INSTALL_PS1 = """# kerasup offline bundle: install from this folder with no network at all.

@@ -1,9 +1,14 @@
 """Check a bundle against its MANIFEST.json before anything is installed.
 
-Order (cheap first): the manifest reads; no file is missing or extra; the bundle was made for
-this platform and Python (else: which bundle to build); the lock the manifest names is the
-lock in the bundle (and, when installing from a checkout, that checkout's lock); every file
-has its recorded size and sha256. Each refusal is a UsageError (exit 2) naming one file.
+Two halves, cheap first. :func:`check_structure` (the planner runs it; it reads only
+metadata and the small lock): the manifest reads (and has the sha256 an admin pinned); no
+file is missing or extra; the bundle was made for this platform and Python (else: which
+bundle to build); the lock the manifest names is the lock in the bundle and, when installing
+from a checkout, that checkout's lock. :func:`check_contents` (the install's ``check-bundle``
+step): every file has its recorded size, and every file but the wheels its sha256. The
+wheels are hashed once, by uv as it installs them, against the lock's hashes (the lock was
+just matched), so a bundle install reads each wheel's bytes once. Each refusal is a
+UsageError (exit 2) naming one file.
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ from envs.contract.errors import UsageError
 from envs.contract.facts import PYTHONS
 from envs.contract.fileio import file_sha256
 from setup.installer.bundle.archive import archive_kind, extract
-from setup.installer.bundle.manifest import Manifest, list_files, read_manifest
+from setup.installer.bundle.manifest import (
+    MANIFEST,
+    WHEELS_DIR,
+    Manifest,
+    list_files,
+    read_manifest,
+)
 
-__all__ = ["BundleRefused", "check_bundle", "open_bundle"]
+__all__ = ["BundleRefused", "check_bundle", "check_contents", "check_structure", "check_target",
+           "open_bundle"]
 
 _REBUILD = "copy the bundle again from its source, or rebuild it with --make-bundle"
 
@@ -90,7 +102,7 @@ def _check_references(manifest: Manifest) -> None:
                             _REBUILD, dangling[0])
 
 
-def _check_target(manifest: Manifest, platform: str, python: str) -> None:
+def check_target(manifest: Manifest, platform: str, python: str) -> None:
     if (platform, python) in manifest.targets:
         return
     if python not in PYTHONS:
@@ -127,38 +139,82 @@ class _Bad:
     why: str
 
 
-def _verify_one(bundle: Path, rel: str, size: int, sha256: str) -> _Bad | None:
+def _verify_one(bundle: Path, rel: str, size: int, sha256: str | None) -> _Bad | None:
     path = bundle / rel
     if path.stat().st_size != size:
         return _Bad(rel, f"has {path.stat().st_size} bytes, the manifest says {size}")
-    if file_sha256(path) != sha256:
+    if sha256 is not None and file_sha256(path) != sha256:
         return _Bad(rel, "was altered (its sha256 differs from the manifest)")
     return None
 
 
-def _check_contents(bundle: Path, manifest: Manifest, workers: int) -> None:
+def _crlf(bundle: Path) -> bool:
+    """True when the bundle's install.sh has Windows line endings (a text-mode copy)."""
+    try:
+        return b"\r\n" in (bundle / "install.sh").read_bytes()[:4096]
+    except OSError:
+        return False
+
+
+def check_contents(bundle: Path, manifest: Manifest, *, hash_wheels: bool = True,
+                   workers: int = 4) -> None:
+    """Every file's size, and its sha256 (the wheels' only when ``hash_wheels``: an install
+    leaves them to uv, which hashes each against the lock while it installs it)."""
     # hashlib releases the GIL on large buffers, so threads hash files in parallel.
     items = sorted(manifest.files.items(), key=lambda kv: -kv[1].size)
+
+    def one(rel: str) -> _Bad | None:
+        entry = manifest.files[rel]
+        skip = not hash_wheels and rel.startswith(WHEELS_DIR + "/") and rel.endswith(".whl")
+        return _verify_one(bundle, rel, entry.size, None if skip else entry.sha256)
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(lambda kv: _verify_one(bundle, kv[0], kv[1].size,
-                                                       kv[1].sha256), items))
+        results = list(pool.map(one, (rel for rel, _ in items)))
     bad = sorted((r for r in results if r is not None), key=lambda r: r.rel)
+    if bad and _crlf(bundle):
+        raise BundleRefused(f"bundle {bundle} was copied with Windows line endings (CRLF), "
+                            f"which changed its files ({bad[0].rel} first)",
+                            "copy it again in binary mode (the .tar.gz or .zip, or cp/rsync)",
+                            bad[0].rel)
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise BundleRefused(f"bundle file {bad[0].rel} {bad[0].why}{more}", _REBUILD, bad[0].rel)
 
 
+def _check_pin(bundle: Path, expect_sha256: str | None) -> None:
+    if expect_sha256 is None:
+        return
+    actual = file_sha256(bundle / MANIFEST)
+    if actual.lower() != expect_sha256.strip().lower():
+        raise BundleRefused(
+            f"bundle {bundle}: {MANIFEST} has sha256 {actual}, not the pinned "
+            f"{expect_sha256.strip()}", "use the bundle that was built with this sha256, or "
+            "pin the sha256 --make-bundle printed for this one", MANIFEST)
+
+
+def check_structure(bundle: Path, platform: str, python: str | None,
+                    expected_lock: Path | None = None,
+                    expect_sha256: str | None = None) -> Manifest:
+    """The manifest once the cheap checks pass (no wheel is read): pin, references,
+    listing, target (when ``python`` is known) and lock; BundleRefused otherwise."""
+    manifest = read_manifest(bundle)
+    _check_pin(bundle, expect_sha256)
+    _check_references(manifest)
+    _check_listing(bundle, manifest)
+    if python is not None:
+        check_target(manifest, platform, python)
+    _check_lock(bundle, manifest, expected_lock)
+    return manifest
+
+
 def check_bundle(bundle: Path, platform: str, python: str, expected_lock: Path | None = None,
                  workers: int = 4) -> Manifest:
-    """The bundle's manifest once every check passed; BundleRefused (exit 2) otherwise.
+    """The whole check, every wheel hashed too (for a bundle that is not being installed);
+    the manifest, or BundleRefused (exit 2).
 
     ``platform`` is the conda platform and ``python`` the minor version ("3.12") the
     environment will have; ``expected_lock`` the checkout's lock when not run from the bundle.
     """
-    manifest = read_manifest(bundle)
-    _check_references(manifest)
-    _check_listing(bundle, manifest)
-    _check_target(manifest, platform, python)
-    _check_lock(bundle, manifest, expected_lock)
-    _check_contents(bundle, manifest, workers)
+    manifest = check_structure(bundle, platform, python, expected_lock)
+    check_contents(bundle, manifest, workers=workers)
     return manifest

@@ -1,8 +1,9 @@
 """Which wheels of a lock a set of targets (conda platform x CPython minor) needs.
 
 A package is needed when its lock marker holds for the target; of its wheels, every one whose
-tags the target's CPython accepts is kept (several manylinux levels may be, so the bundle works
-on the oldest glibc the lock allows and uv still picks the best one on the host).
+tags the target's CPython accepts at the contract's floors (envs.contract.platforms: glibc
+2.28, macOS 12, the lock step's own) is kept (several manylinux levels may be, so the bundle
+works on the oldest glibc the lock allows and uv still picks the best one on the host).
 """
 
 from __future__ import annotations
@@ -12,19 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from envs.contract.errors import UsageError
+from envs.contract.platforms import wheel_platform_ok
 from setup.installer.bundle.lockread import LockedPackage, LockedWheel
 from setup.installer.bundle.markers import evaluate, target_environment
 
 __all__ = ["BUNDLE_PLATFORMS", "BundleTarget", "parse_target", "select_wheels", "wheel_fits"]
 
-# The platforms a bundle can be made for, and the wheel platform tags each accepts.
-_PLATFORM_TAGS: dict[str, re.Pattern[str]] = {
-    "linux-64": re.compile(r"^(manylinux(1|2010|2014|_\d+_\d+)|linux)_x86_64$"),
-    "linux-aarch64": re.compile(r"^(manylinux(2014|_\d+_\d+)|linux)_aarch64$"),
-    "osx-arm64": re.compile(r"^macosx_\d+_\d+_(arm64|universal2)$"),
-    "win-64": re.compile(r"^win_amd64$"),
-}
-BUNDLE_PLATFORMS: tuple[str, ...] = tuple(_PLATFORM_TAGS)
+# The platforms a bundle can be made for; which wheels each accepts (platform tags at the
+# contract's glibc and macOS floors) is envs.contract.platforms.wheel_platform_ok.
+BUNDLE_PLATFORMS: tuple[str, ...] = ("linux-64", "linux-aarch64", "osx-arm64", "win-64")
 _PYTHON = re.compile(r"^3\.(\d+)$")
 
 
@@ -42,7 +39,7 @@ class BundleTarget:
 
 def parse_target(platform: str, python: str) -> BundleTarget:
     """A validated target; unknown platforms or Pythons are usage errors naming the choices."""
-    if platform not in _PLATFORM_TAGS:
+    if platform not in BUNDLE_PLATFORMS:
         raise UsageError(f"cannot make a bundle for platform {platform!r}",
                          f"choose --platform from {', '.join(BUNDLE_PLATFORMS)}")
     if not _PYTHON.match(python):
@@ -81,8 +78,7 @@ def wheel_fits(filename: str, target: BundleTarget) -> bool:
         py_tags = "py3"
     if not _python_fits(py_tags, abi_tags, target.python):
         return False
-    pattern = _PLATFORM_TAGS[target.platform]
-    return any(tag == "any" or pattern.match(tag) for tag in plat_tags.split("."))
+    return any(wheel_platform_ok(target.platform, tag) for tag in plat_tags.split("."))
 
 
 def _for_target(packages: Iterable[LockedPackage], target: BundleTarget) -> list[LockedWheel]:

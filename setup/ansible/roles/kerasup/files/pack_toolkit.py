@@ -1,4 +1,5 @@
-"""Pack the parts of a kerasup checkout a host needs into one tar.gz (runs on the controller).
+"""Pack the toolkit payload of a kerasup checkout (its runtime files: no tests, no Ansible
+role, no reports) into one tar.gz (runs on the controller).
 
 ``python pack_toolkit.py CHECKOUT OUT.tar.gz``. Standard library only, so any controller
 (Linux or macOS) can run it with Ansible's own Python. Files keep their modification times,
@@ -12,15 +13,19 @@ import sys
 import tarfile
 from pathlib import Path
 
-# What the installer and verify read on the host (the repository root is their parent).
-PARTS = ("setup", "envs", "verify")
-SKIP_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
+
+def _payload(checkout: Path) -> list[str]:
+    """The toolkit that runs on a target machine, as the checkout itself defines it
+    (setup/installer/payload.py, shared with the offline bundles)."""
+    sys.path.insert(0, str(checkout))
+    try:
+        from setup.installer import payload
+    finally:
+        sys.path.remove(str(checkout))
+    return payload.files(checkout)
 
 
-def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    parts = Path(info.name).parts
-    if SKIP_DIRS.intersection(parts) or info.name.endswith((".pyc", ".pyo")):
-        return None
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
     info.mtime = int(info.mtime)  # whole seconds: no pax header, same on every run
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
@@ -35,8 +40,8 @@ def pack(checkout: Path, out: Path) -> None:
         raise SystemExit(f"pack_toolkit: {checkout} is not a kerasup checkout (no "
                          "setup/bootstrap.py); fix: set kerasup_checkout_dir")
     with tarfile.open(out, "w:gz") as tar:
-        for part in PARTS:
-            tar.add(checkout / part, arcname=part, filter=_normalise)
+        for rel in _payload(checkout):
+            tar.add(checkout / rel, arcname=rel, recursive=False, filter=_normalise)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,114 @@
+"""One reader per lock format and one PEP 503 normaliser: the kernel's in-place filter and
+the installer read the pip lock through envs.contract.piplock, and nothing else in the
+toolkit re-writes the normalisation or reaches for pip's private packages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from envs.contract.piplock import canonical_name, parse_requirements, without
+from setup.kernel import KERNEL_ROOTS
+
+REPO = Path(__file__).resolve().parents[2]
+CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
+_SOURCES = [p for top in ("setup", "envs", "verify") for p in (REPO / top).rglob("*.py")]
+
+
+def test_without_nothing_is_the_lock_itself():
+    text = CPU_LOCK.read_text(encoding="utf-8")
+    assert without(text, ())[0] == text if text.endswith("\n") else text + "\n"
+    assert without(text, ())[1] == []
+
+
+def test_without_the_kernel_drops_exactly_what_only_it_needs():
+    text = CPU_LOCK.read_text(encoding="utf-8")
+    kept_text, left_out = without(text, KERNEL_ROOTS)
+    entries = parse_requirements(text)
+    kept = {e.name for e in parse_requirements(kept_text)}
+    dropped = set(left_out)
+    assert {"ipykernel"} <= dropped and "keras" in kept and not kept & dropped
+    assert kept | dropped == {e.name for e in entries}
+    for e in entries:  # dropped: a root, or needed only by dropped ones
+        if e.name in dropped:
+            assert e.name in KERNEL_ROOTS or (e.via and e.via <= dropped), e.name
+        else:
+            assert e.name not in KERNEL_ROOTS and not (e.via and e.via <= dropped), e.name
+    # every kept entry keeps its hashes and notes, line for line
+    for e in parse_requirements(kept_text):
+        assert e.hashes and e.hashes == next(x.hashes for x in entries if x == e)
+
+
+def test_entries_know_their_source_line():
+    lines = CPU_LOCK.read_text(encoding="utf-8").splitlines()
+    for e in parse_requirements("\n".join(lines)):
+        assert canonical_name(re.split(r"[=;\[ ]", lines[e.line - 1])[0]) == e.name
+
+
+def test_pep503_normalisation_is_written_once():
+    rule = re.compile(r"""re\.sub\(r?["']\[-_\.\]\+["']""")
+    hits = [p.relative_to(REPO).as_posix() for p in _SOURCES if rule.search(p.read_text())]
+    assert hits == ["envs/contract/piplock.py"]
+
+
+def test_no_module_imports_pips_private_packages():
+    assert not [p for p in _SOURCES if "pip._vendor" in p.read_text()]
+
+
+def test_the_keras_home_rule_has_one_owner(tmp_path):
+    from envs.contract import keras_json
+    from setup.installer.bundle.build import default_data
+
+    env = {"KERAS_HOME": str(tmp_path / "kh"), "HOME": str(tmp_path / "home")}
+    assert keras_json.location(env) == keras_json.keras_home(env) / "keras.json"
+    assert default_data(env) is None
+    cached = tmp_path / "kh" / "datasets" / "mnist.npz"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"npz")
+    assert default_data(env) == cached
+    (tmp_path / "home").mkdir()
+    assert keras_json.keras_home({"HOME": str(tmp_path / "home")}) == tmp_path / "home/.keras"
+    text = (REPO / "verify" / "mnist_data.py").read_text()
+    assert "keras_json.keras_home()" in text and 'environ.get("KERAS_HOME")' not in text
+
+
+def test_files_that_cannot_import_the_repository_url_repeat_it_exactly():
+    import json
+
+    from envs.contract.facts import REPOSITORY_URL
+
+    notebook = json.loads((REPO / "setup" / "colab.ipynb").read_text(encoding="utf-8"))
+    code = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert f'"KERASUP_REPO_URL", "{REPOSITORY_URL}")' in code
+    role = REPO / "setup" / "ansible" / "roles" / "kerasup"
+    assert f"kerasup_git_url: {REPOSITORY_URL}\n" in (role / "defaults/main.yml").read_text()
+    assert f"default: {REPOSITORY_URL}\n" in (role / "meta/argument_specs.yml").read_text()
+    assert f"git clone {REPOSITORY_URL}" in (REPO / "README.md").read_text()
+    urls = {m for p in (*_SOURCES, REPO / "README.md", REPO / "setup" / "colab.ipynb")
+            for m in re.findall(r"https://github\.com/kerasup/[\w.-]+", p.read_text())}
+    assert urls <= {REPOSITORY_URL, REPOSITORY_URL.removesuffix(".git")}
+
+
+def test_one_platform_floor_for_the_lock_step_and_the_bundle_builder():
+    """Both derive which wheel platform tags a machine takes from envs.contract.platforms:
+    every tag the lock step accepts for a target, the bundle builder accepts, and a tag just
+    above the glibc or macOS floor neither accepts."""
+    from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, wheel_platform_ok
+    from envs.lock import platforms as lock_platforms
+    from setup.installer.bundle.select import BUNDLE_PLATFORMS
+
+    assert (lock_platforms.GLIBC, lock_platforms.MACOS) == (GLIBC_FLOOR, MACOS_FLOOR)
+    for name in BUNDLE_PLATFORMS:
+        target = lock_platforms.targets_for("cpu", [name])[0]
+        lock_tags = {t.platform for t in target.wheel_tags("3.12")}
+        assert lock_tags and all(wheel_platform_ok(name, tag) for tag in lock_tags), name
+    above_glibc = f"manylinux_2_{GLIBC_FLOOR[1] + 1}_x86_64"
+    above_macos = f"macosx_{MACOS_FLOOR[0] + 1}_0_arm64"
+    assert not wheel_platform_ok("linux-64", above_glibc)
+    assert above_glibc not in {t.platform for t in
+                               lock_platforms.targets_for("cpu", ["linux-64"])[0]
+                               .wheel_tags("3.12")}
+    assert not wheel_platform_ok("osx-arm64", above_macos)
+    assert wheel_platform_ok("linux-64", "manylinux2014_x86_64")
+    assert not wheel_platform_ok("linux-64", "manylinux_2_28_aarch64")
+    assert wheel_platform_ok("win-64", "win_amd64") and wheel_platform_ok("win-64", "any")
