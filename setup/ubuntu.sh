@@ -204,8 +204,32 @@ install_system_packages() {
     run_privileged sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 $*"
 }
 
+# An index URL with credentials must not stay in this process's arguments, which every
+# account can read (ps): start again at once with it in KERASUP_INDEX_URL (this account's
+# environment, which the bootstrap reads) and without the --index-url pair.
+hide_index_credentials() {
+    local args=() url="" rest
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --index-url)
+                if [ $# -gt 1 ]; then url="$2"; shift 2; continue; fi ;;
+            --index-url=*) url="${1#--index-url=}"; shift; continue ;;
+        esac
+        args+=("$1")
+        shift
+    done
+    rest="${url#*://}"
+    case "${rest%%/*}" in
+        *@*)
+            export KERASUP_INDEX_URL="$url"
+            exec bash "${BASH_SOURCE[0]}" ${args[@]+"${args[@]}"} ;;
+    esac
+    return 0
+}
+
 main() {
     local here repo py status
+    hide_index_credentials "$@"
     parse_args "$@"
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
     repo="$(dirname "$here")"

@@ -7,7 +7,6 @@ which combinations are refused, and why, from :mod:`envs.contract.platforms`.
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from envs.contract import facts, flags, lockheader, nvidia, platforms
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
+from setup.installer.netdiag import mask_url
 
 __all__ = ["Disk", "check_disk", "check_lock_covers", "check_python", "check_variant",
            "driver_check", "driver_report", "prefix_kind", "prefix_owner", "proxy_report",
@@ -140,7 +140,7 @@ def proxy_report(environ: Mapping[str, str]) -> str:
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
         value = environ.get(name) or environ.get(name.lower())
         if value:
-            parts.append(f"{name}={re.sub(r'//[^@/]+@', '//***@', value)}")
+            parts.append(f"{name}={mask_url(value)}")
     return ", ".join(parts) if parts else "none set (direct connection)"
 
 

@@ -22,7 +22,7 @@ from envs.contract.fileio import move_aside, write_atomic
 from envs.contract.layout import Layout
 from setup.installer import configure, filescan, installlog, prefixlock, uvtool
 from setup.installer.backends import choose_backend
-from setup.installer.failures import explain
+from setup.installer.failures import explain, python_download_failed
 from setup.installer.plan import Action, Options, Plan, render
 from setup.installer.planner import build_plan, record_action
 from setup.installer.preflight import NO_DRIVER
@@ -93,11 +93,10 @@ class Executor:
                             "command to retry")
 
     def do_install_python(self, action: Action) -> None:
-        done = self.runner.run(action.command,
+        done = self.runner.run(action.command, echo=False,
                                env=child_env(self.environ, UV_PYTHON_DOWNLOADS="automatic"))
         if done is not None and done.returncode != 0:
-            raise explain(done.stdout, what="installing a uv-managed Python",
-                          offline=self.plan.offline)
+            raise python_download_failed(done.stdout, self.plan, self.environ)
 
     def do_ensure_uv(self, action: Action) -> None:
         assert self.plan.tools is not None
