@@ -23,7 +23,7 @@ from setup.installer.plan import Options
 from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
 from setup.installer.target import Target, find_dot
 from setup.installer.trust import child_tls_env
-from setup.installer.uvtool import tools_dir
+from setup.installer.uvtool import user_cache
 
 __all__ = ["REPO_ROOT", "build_parser", "main", "options_from"]
 
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             warning = credentials.plain_http_warning(args.index_url)
             if warning:
                 emit(f"kerasup: {warning}", sys.stderr)
-            environ.update(child_tls_env(environ, tools_dir(Target.current(), environ).parent))
+            environ.update(child_tls_env(environ, user_cache(Target.current(), environ)))
             done = offline_cli.dispatch(args, environ, REPO_ROOT)
             if done is not None:
                 return done

@@ -51,8 +51,14 @@ def write_log(log: Path, what: str, output: str) -> str:
 
 
 def _network(output: str, what: str, offline: bool, cache: str,
-             timeout: float) -> CannotProceed | None:
-    found = diagnose(error_part(output), timeout=timeout)
+             environ: Mapping[str, str]) -> CannotProceed | None:
+    from setup.installer.trust import net_timeout
+
+    proxy = next((environ[k] for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+                  if environ.get(k)), None)
+    no_proxy = environ.get("NO_PROXY") or environ.get("no_proxy")
+    found = diagnose(error_part(output), proxy=proxy, no_proxy=no_proxy,
+                     timeout=net_timeout(environ))
     if found is not None and not (offline and found.kind == "no-network"):
         return CannotProceed(f"{what} failed: {found.cause}", fix=found.fix)
     if offline or _NOT_CACHED.search(output):
@@ -66,17 +72,18 @@ def _network(output: str, what: str, offline: bool, cache: str,
 
 
 def explain(output: str, *, what: str, offline: bool, cache: str = "uv's cache",
-            log: Path | None = None, timeout: float = 20.0) -> CannotProceed:
-    """The error for a failed step, from the tail of its output (written to ``log``)."""
+            log: Path | None = None, environ: Mapping[str, str] | None = None) -> CannotProceed:
+    """The error for a failed step, from the tail of its output (written to ``log``);
+    ``environ``: the child's (its proxy and timeout are named)."""
     where = write_log(log, what, output) if log is not None else ""
-    found = _explain(output, what=what, offline=offline, cache=cache, timeout=timeout)
+    found = _explain(output, what=what, offline=offline, cache=cache, environ=environ or {})
     if where:
         found.fix = f"{found.fix}{where}"
     return found
 
 
 def _explain(output: str, *, what: str, offline: bool, cache: str,
-             timeout: float) -> CannotProceed:
+             environ: Mapping[str, str]) -> CannotProceed:
     if _NO_SPACE.search(output):
         return CannotProceed(f"{what} failed: the disk is full (no space left on device)",
                              fix="free space on that disk (or set UV_CACHE_DIR / --prefix to "
@@ -87,7 +94,7 @@ def _explain(output: str, *, what: str, offline: bool, cache: str,
                              fix="install from the real index (check PIP_INDEX_URL, "
                                  "UV_INDEX_URL and your proxy), or restore the lock with "
                                  "`git checkout -- envs`")
-    network = _network(output, what, offline, cache, timeout)
+    network = _network(output, what, offline, cache, environ)
     if network is not None:
         return network
     return CannotProceed(f"{what} failed (its output is above)",
@@ -98,14 +105,16 @@ def _explain(output: str, *, what: str, offline: bool, cache: str,
 def python_download_failed(output: str, plan: Any, environ: Mapping[str, str]) -> CannotProceed:
     """uv could not download a Python: the host it tried, the cause, and the three ways out
     (an OS Python, --python PATH, UV_PYTHON_INSTALL_MIRROR); uv's output goes to the log."""
+    from envs.contract.facts import DEFAULT_PYTHON
     from setup.installer.pythons import download_host, install_ways_out
-    from setup.installer.uvtool import tools_dir
+    from setup.installer.uvtool import user_cache
 
     host = download_host(environ)
-    log = tools_dir(plan.target, environ).parent / "install.log"
+    asked = None if plan.python.version == DEFAULT_PYTHON else plan.python.version
+    log = user_cache(plan.target, environ) / "install.log"
     where = write_log(log, "installing a uv-managed Python", output)
     found = diagnose(error_part(output), url=f"https://{host}/")
     cause = found.cause if found else "see the log"
     return CannotProceed(f"Python {plan.python.version} is not installed, and downloading it "
                          f"from {host} failed: {cause}",
-                         fix=install_ways_out(plan.target) + where)
+                         fix=install_ways_out(plan.target, asked) + where)

@@ -192,7 +192,8 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _classify(text: str, url: str, settings: NetSettings, timeout: float) -> tuple[str, str]:
-    found = diagnose(text, url=url, proxy=settings.proxy, timeout=timeout)
+    found = diagnose(text, url=url, proxy=settings.proxy, no_proxy=settings.no_proxy,
+                     timeout=timeout)
     if found is None:
         return (f"the index {masked(settings.index_url)} could not be read ({mask_urls(text)})",
                 "check --index-url and HTTPS_PROXY")

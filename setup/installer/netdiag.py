@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["Diagnosis", "diagnose", "host_of", "mask_url", "mask_urls"]
+__all__ = ["Diagnosis", "diagnose", "host_of", "mask_url", "mask_urls", "proxied"]
 
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\")<>]+", re.IGNORECASE)
 _CA_FIX = ("add your organisation's CA to the system store (Debian/Ubuntu: sudo cp CA.crt "
@@ -107,13 +107,31 @@ _RULES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+def proxied(host: str | None, proxy: str | None, no_proxy: str | None) -> bool:
+    """Whether a request to ``host`` goes through ``proxy`` (NO_PROXY's suffix rule)."""
+    if not proxy:
+        return False
+    name = (host or "").rsplit(":", 1)[0].lower()
+    skip = [h.strip().lstrip(".").lower() for h in (no_proxy or "").split(",") if h.strip()]
+    return not ("*" in skip or any(name == h or name.endswith("." + h) for h in skip))
+
+
+# Failures to connect concern the proxy, not the index, when the request goes through one.
+_CONNECT_KINDS = ("dns", "refused", "timeout")
+
+
 def diagnose(text: str, *, url: str | None = None, proxy: str | None = None,
-             timeout: float = 20.0) -> Diagnosis | None:
+             no_proxy: str | None = None, timeout: float = 20.0) -> Diagnosis | None:
     """The first rule whose pattern ``text`` matches, or None (not a network failure)."""
     found = _URL.findall(text)
     host = host_of(url) or host_of(found[0] if found else None) or "the index"
     for kind, pattern, cause, fix in _RULES:
-        if re.search(pattern, text, re.IGNORECASE):
-            return Diagnosis(kind, cause.format(host=host, proxy=host_of(proxy) or "in use",
-                                                timeout=timeout), fix)
+        if not re.search(pattern, text, re.IGNORECASE):
+            continue
+        if kind in _CONNECT_KINDS and proxied(host, proxy, no_proxy):
+            return Diagnosis(f"proxy-{kind}", "the proxy " + cause.format(
+                host=host_of(proxy), timeout=timeout), "check HTTPS_PROXY (host:port) and "
+                "NO_PROXY, or ask IT for the proxy's address")
+        return Diagnosis(kind, cause.format(host=host, proxy=host_of(proxy) or "in use",
+                                            timeout=timeout), fix)
     return None

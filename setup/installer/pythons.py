@@ -206,17 +206,22 @@ def _downloads_allowed(environ: Mapping[str, str], offline: bool) -> bool:
 def download_host(environ: Mapping[str, str]) -> str:
     """Where uv downloads a Python from (UV_PYTHON_INSTALL_MIRROR, else GitHub)."""
     mirror = environ.get("UV_PYTHON_INSTALL_MIRROR", "").strip()
-    return (urlsplit(mirror).hostname or mirror) if mirror else "github.com"
+    if not mirror:
+        return "github.com"
+    netloc = urlsplit(mirror).netloc.rsplit("@", 1)[-1]
+    return netloc or mirror
 
 
-def install_ways_out(target: Target) -> str:
-    """The three ways past a failed Python download (one fix clause)."""
-    os_way = ("winget install Python.Python.3.12" if target.is_windows else
-              "brew install python@3.12" if target.os == "darwin" else
-              "sudo apt-get install python3.11 python3.11-venv")
-    return (f"install Python 3.11+ from the OS ({os_way}), or pass --python PATH to an "
-            "installed python3.11-3.13, or set UV_PYTHON_INSTALL_MIRROR to a mirror of "
-            "python-build-standalone's releases")
+def install_ways_out(target: Target, version: str | None = None) -> str:
+    """The three ways past a failed Python download (one fix clause); ``version``: the one
+    asked for (None: any supported one will do)."""
+    v = version or "3.11"
+    os_way = (f"winget install Python.Python.{version or DEFAULT_PYTHON}" if target.is_windows
+              else f"brew install python@{version or DEFAULT_PYTHON}" if target.os == "darwin"
+              else f"sudo apt-get install python{v} python{v}-venv")
+    return (f"install Python {version or '3.11+'} from the OS ({os_way}), or pass --python "
+            f"PATH to an installed python{version or '3.11-3.13'}, or set "
+            "UV_PYTHON_INSTALL_MIRROR to a mirror of python-build-standalone's releases")
 
 
 def _installed(found: Sequence[PythonInfo]) -> tuple[PythonInfo, str] | None:
@@ -263,11 +268,12 @@ def resolve_python(*, want: str | None, python_exe: Path | None, target: Target,
     if installed is not None:
         return PythonChoice(installed[0].minor, str(installed[0].executable), "found",
                             installed[1])
-    return _download(want or DEFAULT_PYTHON, target, environ, offline)
+    return _download(want, target, environ, offline)
 
 
-def _download(version: str, target: Target, environ: Mapping[str, str],
+def _download(want: str | None, target: Target, environ: Mapping[str, str],
               offline: bool) -> PythonChoice:
+    version = want or DEFAULT_PYTHON
     if _downloads_allowed(environ, offline):
         return PythonChoice(version, None, "uv-install",
                             f"no Python {version} installed"
@@ -277,4 +283,4 @@ def _download(version: str, target: Target, environ: Mapping[str, str],
               "PATH, ~/.pyenv/versions, /usr/bin, /usr/local/bin and uv's own Pythons")
     raise CannotProceed(f"no Python {version} found (looked on {looked}), and downloads are "
                         "disabled (offline or UV_PYTHON_DOWNLOADS=never)",
-                        fix=install_ways_out(target))
+                        fix=install_ways_out(target, want))

@@ -24,6 +24,7 @@ __all__ = [
     "ensure_uv",
     "pinned_version",
     "tools_dir",
+    "user_cache",
     "uv_path",
     "uv_version",
 ]
@@ -41,14 +42,20 @@ def pinned_version(requirements: Path = TOOLS_REQUIREMENTS) -> str:
     return m.group(1)
 
 
+def user_cache(target: Target, environ: Mapping[str, str]) -> Path:
+    """kerasup's folder in the user's cache directory (its CA bundle copy, its log before an
+    environment exists, and by default the tools)."""
+    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    if target.is_windows:
+        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "kerasup"
+    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "kerasup"
+
+
 def tools_dir(target: Target, environ: Mapping[str, str]) -> Path:
     """KERASUP_BOOTSTRAP_TOOLS, else a kerasup folder in the user's cache directory."""
     if environ.get("KERASUP_BOOTSTRAP_TOOLS"):
         return Path(environ["KERASUP_BOOTSTRAP_TOOLS"]).expanduser().absolute()
-    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
-    if target.is_windows:
-        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "kerasup" / "tools"
-    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "kerasup" / "tools"
+    return user_cache(target, environ) / "tools"
 
 
 def uv_path(tools: Path, target: Target) -> PurePath:

@@ -70,7 +70,8 @@ class Executor:
         if done is not None and done.returncode != 0:
             raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
                           f"({action.kind})", offline=self.plan.offline,
-                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache",
+                          environ=self.environ, log=Layout(self.plan.prefix).install_log)
 
     def do_sync(self, action: Action) -> None:
         if self.plan.backend != "uv-venv":  # conda and in place (Colab) keep their output
@@ -83,7 +84,8 @@ class Executor:
         if done is not None and done.returncode != 0:
             raise explain(done.stdout, what=f"`{action.command[0]} {action.command[1]}` "
                           "(sync)", offline=self.plan.offline,
-                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache")
+                          cache=self.environ.get("UV_CACHE_DIR") or "uv's cache",
+                          environ=self.environ, log=Layout(self.plan.prefix).install_log)
 
     def do_register_kernel(self, action: Action) -> None:
         done = self.runner.run(action.command, env=child_env(self.environ))
