@@ -200,9 +200,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff on the repository and shellcheck on setup/*.sh and .ci/run."""
+    """Ruff on the repository, shellcheck on setup/*.sh and .ci/run, and setup/*.ps1 parsed
+    with a real PowerShell grammar (tree-sitter-powershell: this machine has no PowerShell)."""
     _install_group(session, "lint")
     session.run("ruff", "check", *(session.posargs or ["."]))  # `-- PATHS` lints a subset
+    ps1 = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.ps1"))
+    session.run("python", "tests/lint/ps_syntax.py", *ps1)
     scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.sh"))
     if (REPO / ".ci" / "run").is_file():
         scripts.append(".ci/run")
