@@ -277,3 +277,13 @@ def bench(session: nox.Session) -> None:
                 env={"TF_CPP_MIN_LOG_LEVEL": "2",
                      "KERASUP_BOOTSTRAP_TOOLS": os.environ.get("KERASUP_BOOTSTRAP_TOOLS",
                                                                str(SETUP_TOOLS))})
+
+
+@nox.session(python=False)
+def pristine(session: nox.Session) -> None:
+    """The README verbatim on debootstrapped Debian 12 and 13, as a new account with a clean
+    environment (tests/pristine_run.py; root). `-- 12` runs one release."""
+    releases = session.posargs or ["12", "13"]
+    args = [arg for release in releases for arg in ("--release", release)]
+    session.run(sys.executable, "tests/pristine_run.py", *args, "--json",
+                str(OUT / "pristine" / "pristine.json"), external=True)
