@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.X] [--prefix DIR]
+Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.X|PATH] [--prefix DIR]
                        [--conda] [--dry-run] [--yes] [--help] [other setup options]
        setup/ubuntu.sh --make-bundle DIR [options]    (platform and python repeat)
        setup/ubuntu.sh --from-bundle DIR [--prefix DIR]    (offline: no network at all)
@@ -21,8 +21,9 @@ is passed through to setup/bootstrap.py, which checks them all (its --help lists
 Options:
   --variant cpu|gpu      which environment (default: cpu; gpu needs Linux x86_64 and an
                          NVIDIA driver, on WSL2 too)
-  --python 3.X           Python version of the environment (default: 3.12, or the one an
-                         existing install at the prefix uses)
+  --python 3.X|PATH      Python version (or interpreter) of the environment (default: the
+                         one an existing install uses, else an installed 3.11-3.13, 3.12
+                         preferred; uv downloads one only when none is installed)
   --prefix DIR           where the environment goes (default: .venv in the repository)
   --conda                create it from envs/<variant>/conda-lock.yml with micromamba or
                          conda-lock instead of uv and the pip lock (graphviz then comes

@@ -300,3 +300,17 @@ def test_credentials_in_the_url_for_check_and_a_plain_http_warning(repo, index_r
                               f"http://kerasup:s3cretpw@127.0.0.1:{socket_port()}/simple"), env)
     warnings = [line for line in plain.stderr.splitlines() if "plain http" in line]
     assert len(warnings) == 1 and "s3cretpw" not in plain.stderr
+
+
+def test_a_proxy_password_with_at_signs_is_masked_whole(repo, setup_tools, tmp_path):
+    """Every message masks the whole userinfo, even a password holding '@'; a proxy that
+    refuses is named as the proxy, not as "no network"."""
+    port = socket_port()
+    env = new_user_env(tmp_path, HTTPS_PROXY=f"http://bob:p@ssT0KEN@127.0.0.1:{port}")
+    ran = run_cmd(setup_cmd(repo, tmp_path, "--check"), env)
+    assert ran.returncode == ExitCode.CANNOT_PROCEED
+    assert "T0KEN" not in ran.stdout + ran.stderr and "bob" not in ran.stdout + ran.stderr
+    planned = run_cmd(setup_cmd(repo, tmp_path, "--dry-run"), env)
+    assert f"HTTPS_PROXY=http://***@127.0.0.1:{port}" in planned.stdout, planned.stdout
+    assert "T0KEN" not in planned.stdout + planned.stderr
+    assert f"the proxy 127.0.0.1:{port} refused the connection" in ran.stderr, ran.stderr
