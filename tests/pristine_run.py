@@ -78,10 +78,21 @@ def cached_rootfs(release: str, timings: dict[str, float]) -> Path:
 
 
 def unpack(tar: Path, root: Path) -> None:
+    """A fresh copy of the root filesystem on its own tmpfs (unpacked and dropped in
+    seconds, where a 2.5 GB tree on disk takes a minute to remove)."""
+    drop(root)
+    root.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8g,mode=755", "kerasup-pristine",
+                    str(root)], check=True)
+    subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-xpf", str(tar)], check=True)
+
+
+def drop(root: Path) -> None:
+    """Unmount the run's tmpfs (when mounted) and remove its mount point."""
+    if root.is_mount():
+        subprocess.run(["umount", str(root)], check=True)
     if root.exists():
         shutil.rmtree(root)
-    root.mkdir(parents=True)
-    subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-xpf", str(tar)], check=True)
 
 
 def in_root(root: Path, *cmd: str, user: str | None = None,
@@ -107,8 +118,11 @@ def prepare(root: Path) -> None:
                    check=True)
     if MNIST is not None:
         shutil.copytree(MNIST, root / "srv/mnist")
+    # The clone's source is the new account's own (git refuses a repository another account
+    # owns: "dubious ownership").
     for step in (["update-ca-certificates"], ["useradd", "-m", "-s", "/bin/bash", USER],
-                 ["useradd", "-m", "-s", "/bin/bash", PIP_USER]):
+                 ["useradd", "-m", "-s", "/bin/bash", PIP_USER],
+                 ["chown", "-R", f"{USER}:{USER}", "/srv/kerasup.git"]):
         done = in_root(root, *step)
         if done.returncode:
             raise SystemExit(f"pristine: {' '.join(step)} failed: {done.stderr[-500:]}")
@@ -123,6 +137,8 @@ def failure_path(root: Path, out: dict[str, Any]) -> str | None:
                       errors[-1]) if errors else None
     out["failure_path"] = {"exit": done.returncode, "lines": errors,
                            "ok": done.returncode == 3 and len(errors) == 1 and bool(match)}
+    if not out["failure_path"]["ok"]:
+        out["failure_path"]["tail"] = (done.stdout + done.stderr)[-3000:]
     return match.group(1) if match else None
 
 
@@ -173,7 +189,7 @@ def run_release(release: str, bench: bool) -> dict[str, Any]:
         if bench:
             plain_pip(root, out)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        drop(root)
     out.update({k: round(v, 1) for k, v in timings.items()})
     out["total_seconds"] = round(time.monotonic() - started, 1)
     out["green"] = bool(out["failure_path"]["ok"] and out.get("verify", {}).get("exit") == 0
