@@ -200,8 +200,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff on the repository, shellcheck on setup/*.sh and .ci/run, and setup/*.ps1 parsed
-    with a real PowerShell grammar (tree-sitter-powershell: this machine has no PowerShell)."""
+    """Ruff, shellcheck on setup/*.sh and .ci/run, setup/*.ps1 parsed by tree-sitter-powershell."""
     _install_group(session, "lint")
     session.run("ruff", "check", *(session.posargs or ["."]))  # `-- PATHS` lints a subset
     ps1 = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.ps1"))
@@ -281,8 +280,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def pristine(session: nox.Session) -> None:
-    """The README verbatim on debootstrapped Debian 12 and 13, as a new account with a clean
-    environment (tests/pristine_run.py; root). `-- 12` runs one release."""
+    """The README verbatim on debootstrapped Debian 12 and 13 as a new account (root; `-- 12`)."""
     releases = session.posargs or ["12", "13"]
     args = [arg for release in releases for arg in ("--release", release)]
     session.run(sys.executable, "tests/pristine_run.py", *args, "--json",

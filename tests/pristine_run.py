@@ -14,16 +14,18 @@ Per release:
 3. with ``--bench``: what a newcomer does instead, in the same root filesystem, as another new
    account: ``python3 -m venv v && v/bin/pip install tensorflow`` (which verifies nothing).
 
-The root filesystem is cached as ``.nox/pristine/debian-<release>.tar`` (the first run is
-cold: debootstrap); each run unpacks a fresh copy and removes it. The mirror is the
-machine's own (its apt sources). Needs root, debootstrap, unshare and the network the
-install needs. Prints one JSON object (timings in seconds) and exits 1 when a step failed.
+The root filesystem is cached as ``.nox/pristine/debian-<release>.tar`` (or under
+KERASUP_PRISTINE_CACHE; the first run is cold: debootstrap); each run unpacks a fresh copy
+on a tmpfs and drops it. The mirror is the machine's own (its apt sources). Needs root,
+debootstrap, unshare and the network the install needs. Prints one JSON object (timings in
+seconds) and exits 1 when a step failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-CACHE = REPO / ".nox" / "pristine"
+CACHE = Path(os.environ.get("KERASUP_PRISTINE_CACHE") or REPO / ".nox" / "pristine")
 SUITES = {"12": "bookworm", "13": "trixie"}
 MNIST = next((p for p in (REPO.parent / "shared" / "data" / "mnist-t10k",
                           Path("/work/shared/data/mnist-t10k")) if p.is_dir()), None)
@@ -204,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench", action="store_true", help="also time the plain pip route")
     p.add_argument("--json", type=Path, help="write the result here too")
     args = p.parse_args(argv)
+    if os.geteuid() != 0:
+        print("pristine: error: needs root (debootstrap, chroot and mounts) (fix: run it as "
+              "root, e.g. sudo nox -s pristine)", file=sys.stderr)
+        return 3
     for tool in ("debootstrap", "unshare", "chroot", "tar"):
         if shutil.which(tool) is None:
             print(f"pristine: error: needs {tool} (fix: sudo apt-get install debootstrap "
