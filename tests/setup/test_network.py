@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from setup_helpers import Ran, clean_env, run_cmd, toy_repo
+from setup_helpers import REPO, Ran, clean_env, run_cmd, toy_repo
 
 from envs.contract.errors import ExitCode
 from setup.installer import netcheck
@@ -314,3 +314,24 @@ def test_a_proxy_password_with_at_signs_is_masked_whole(repo, setup_tools, tmp_p
     assert f"HTTPS_PROXY=http://***@127.0.0.1:{port}" in planned.stdout, planned.stdout
     assert "T0KEN" not in planned.stdout + planned.stderr
     assert f"the proxy 127.0.0.1:{port} refused the connection" in ran.stderr, ran.stderr
+
+
+def test_the_bundle_builder_takes_credentials_in_the_url(index_root, tls, tmp_path):
+    """The bundle builder's downloads read USER:TOKEN@ as uv does (Basic auth, also for the
+    index's file links), and never show the token."""
+    from envs.contract.errors import CannotProceed
+    from setup.installer.bundle.fetch import fetch_wheel
+    from setup.installer.bundle.lockread import read_pylock
+
+    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+               if w.filename.startswith("six-"))
+    env = {**new_user_env(tmp_path), "SSL_CERT_FILE": str(tls["ca"])}
+    with serve("index", str(index_root), str(tls["cert"]), str(tls["key"]),
+               "kerasup:s3cretpw") as port:
+        good = f"https://kerasup:s3cretpw@127.0.0.1:{port}/simple"
+        assert fetch_wheel(six, tmp_path / "cache", env, good).is_file()
+        with pytest.raises(CannotProceed) as refused:
+            fetch_wheel(six, tmp_path / "other", env, f"https://kerasup:b4dT0K@127.0.0.1:{port}"
+                        "/simple")
+    line = refused.value.one_line()
+    assert "HTTP 401/403" in line and "b4dT0K" not in line and "s3cretpw" not in line
