@@ -25,7 +25,7 @@ from setup_helpers import REPO, Ran, clean_env, run_cmd, toy_repo
 from envs.contract.errors import ExitCode
 from setup.installer import netcheck
 
-pytestmark = [pytest.mark.network]  # six's wheel comes from PyPI once (then a cache)
+pytestmark = [pytest.mark.network, pytest.mark.slow]  # installs end to end; six from PyPI once
 
 FAULTS = Path(__file__).with_name("netfaults.py")
 SIX = ("https://files.pythonhosted.org/packages/b7/ce/149a00dd41f10bc29e5921b496af8b574d8413"

@@ -55,6 +55,7 @@ def _hide_os_python() -> bool:
                                check=False).returncode == 0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _hide_os_python(), reason="needs root, unshare -m and /usr/bin/python3.11")
 def test_only_without_any_supported_python_is_one_downloaded(tmp_path, setup_tools):
     """/usr/bin/python3.11 hidden in a private mount namespace, setup run by Python 3.10
