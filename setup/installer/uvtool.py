@@ -102,7 +102,8 @@ def ensure_uv(tools: Path, *, base_python: PurePath, target: Target, runner: Run
         write_atomic(tools / MARKER, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     got = runner.run([target.venv_python(tools), "-m", "pip", "install", "--quiet",
                       "--disable-pip-version-check", "--require-hashes", "--only-binary",
-                      ":all:", "-r", TOOLS_REQUIREMENTS])
-    if got is not None and got.returncode != 0:
-        raise explain(got.stdout, what=f"installing uv {version} into {tools}", offline=offline)
+                      ":all:", "-r", TOOLS_REQUIREMENTS], echo=False)
+    if got is not None and got.returncode != 0:  # pip's own words go to the log
+        raise explain(got.stdout, what=f"installing uv {version} into {tools}", offline=offline,
+                      log=tools / "install.log")
     return uv
