@@ -205,9 +205,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff on the repository and shellcheck on setup/*.sh and .ci/run."""
+    """Ruff, shellcheck on setup/*.sh and .ci/run, setup/*.ps1 parsed by tree-sitter-powershell."""
     _install_group(session, "lint")
     session.run("ruff", "check", *(session.posargs or ["."]))  # `-- PATHS` lints a subset
+    ps1 = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.ps1"))
+    session.run("python", "tests/lint/ps_syntax.py", *ps1)
     scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.sh"))
     if (REPO / ".ci" / "run").is_file():
         scripts.append(".ci/run")
@@ -292,3 +294,12 @@ def bench(session: nox.Session) -> None:
                 env={"TF_CPP_MIN_LOG_LEVEL": "2",
                      "KERASUP_BOOTSTRAP_TOOLS": os.environ.get("KERASUP_BOOTSTRAP_TOOLS",
                                                                str(SETUP_TOOLS))})
+
+
+@nox.session(python=False)
+def pristine(session: nox.Session) -> None:
+    """The README verbatim on debootstrapped Debian 12 and 13 as a new account (root; `-- 12`)."""
+    releases = session.posargs or ["12", "13"]
+    args = [arg for release in releases for arg in ("--release", release)]
+    session.run(sys.executable, "tests/pristine_run.py", *args, "--json",
+                str(OUT / "pristine" / "pristine.json"), external=True)

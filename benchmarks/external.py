@@ -96,3 +96,25 @@ def bench_bundle(base_python: str, out_dir: Path, data: Path | None) -> dict[str
     return _script(Path(sys.executable), "bundle_bench.py", out_dir / "bundle.json",
                    "--python", base_python, *(["--data", data] if data else []),
                    timeout=3600)
+
+
+def bench_pristine(out_dir: Path) -> dict[str, Any]:
+    """tests/pristine_run.py --bench on Debian 12 (root, debootstrap): the time to a green
+    verify for a new account with cold caches, beside `python3 -m venv v && v/bin/pip install
+    tensorflow` (which verifies nothing) in the same root filesystem."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return {"status": "unavailable", "reason": "needs root (debootstrap, chroot)"}
+    json_out = out_dir / "pristine.json"
+    run = run_child(Command("pristine", [sys.executable, REPO / "tests" / "pristine_run.py",
+                                         "--release", "12", "--bench", "--json", json_out],
+                            cwd=REPO, env={}, timeout=5400))
+    if not json_out.is_file():
+        return {"status": "failed", "reason": f"exit {run.returncode}: {run.tail}"}
+    result = json.loads(json_out.read_text(encoding="utf-8"))[0]
+    green = result.get("setup", {}).get("seconds")
+    pip = result.get("plain_pip", {}).get("seconds")
+    ok = run.returncode == 0 and result.get("plain_pip", {}).get("exit") == 0
+    return {"status": "ok" if ok else "failed", "reason": "" if ok else run.tail,
+            "time_to_green_s": green, "plain_pip_s": pip,
+            "green_over_plain_pip": round(green / pip, 3) if green and pip else None,
+            "rootfs_cold": result.get("cold"), "debian": result}

@@ -23,7 +23,7 @@ from envs.contract.facts import PYTHONS
 __all__ = ["SECTIONS", "machine", "run_sections"]
 
 SECTIONS = ("verify", "setup_rerun", "verify_full", "matmul", "smoke", "env_create", "lock",
-            "tests", "fleet_report", "bundle")
+            "tests", "fleet_report", "bundle", "pristine")
 
 
 def _cpu_name() -> str:
@@ -63,6 +63,7 @@ def _steps(args: argparse.Namespace, report: dict[str, Any]
         "fleet_report": lambda: external.bench_fleet_report(py, out_dir),
         "bundle": lambda: external.bench_bundle(setup_bench.env_prefix(py)[1], out_dir,
                                                 args.data),
+        "pristine": lambda: external.bench_pristine(out_dir),
     }
 
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.X] [--prefix DIR]
+Usage: setup/ubuntu.sh [--variant cpu|gpu] [--python 3.X|PATH] [--prefix DIR]
                        [--conda] [--dry-run] [--yes] [--help] [other setup options]
        setup/ubuntu.sh --make-bundle DIR [options]    (platform and python repeat)
        setup/ubuntu.sh --from-bundle DIR [--prefix DIR]    (offline: no network at all)
@@ -21,8 +21,9 @@ is passed through to setup/bootstrap.py, which checks them all (its --help lists
 Options:
   --variant cpu|gpu      which environment (default: cpu; gpu needs Linux x86_64 and an
                          NVIDIA driver, on WSL2 too)
-  --python 3.X           Python version of the environment (default: 3.12, or the one an
-                         existing install at the prefix uses)
+  --python 3.X|PATH      Python version (or interpreter) of the environment (default: the
+                         one an existing install uses, else an installed 3.11-3.13, 3.12
+                         preferred; uv downloads one only when none is installed)
   --prefix DIR           where the environment goes (default: .venv in the repository)
   --conda                create it from envs/<variant>/conda-lock.yml with micromamba or
                          conda-lock instead of uv and the pip lock (graphviz then comes
@@ -211,8 +212,32 @@ install_system_packages() {
     run_privileged sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 $*"
 }
 
+# An index URL with credentials must not stay in this process's arguments, which every
+# account can read (ps): start again at once with it in KERASUP_INDEX_URL (this account's
+# environment, which the bootstrap reads) and without the --index-url pair.
+hide_index_credentials() {
+    local args=() url="" rest
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --index-url)
+                if [ $# -gt 1 ]; then url="$2"; shift 2; continue; fi ;;
+            --index-url=*) url="${1#--index-url=}"; shift; continue ;;
+        esac
+        args+=("$1")
+        shift
+    done
+    rest="${url#*://}"
+    case "${rest%%/*}" in
+        *@*)
+            export KERASUP_INDEX_URL="$url"
+            exec bash "${BASH_SOURCE[0]}" ${args[@]+"${args[@]}"} ;;
+    esac
+    return 0
+}
+
 main() {
     local here repo py status
+    hide_index_credentials "$@"
     parse_args "$@"
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
     repo="$(dirname "$here")"

@@ -23,6 +23,8 @@ FLAGS: dict[str, str] = {
     "KERASUP_BOOTSTRAP_TOOLS": "where setup keeps its pinned uv (default: the user cache dir)",
     "KERASUP_PYTHON": "the interpreter setup makes the environment from",
     "KERASUP_UV": "a uv executable to use instead of the pinned one (tests, mirrors)",
+    "KERASUP_INDEX_URL": "the package index, as --index-url (credentials stay out of argv)",
+    "KERASUP_NET_TIMEOUT": "seconds a download waits for an answer (default 20, at most 60)",
 }
 
 

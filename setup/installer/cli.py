@@ -18,10 +18,12 @@ from typing import NoReturn
 
 from envs.contract import facts, flags, platforms
 from envs.contract.errors import ExitCode, KerasupError, UsageError, signal_exit_code
-from setup.installer import offline_cli, workflow
+from setup.installer import credentials, offline_cli, workflow
 from setup.installer.plan import Options
 from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
 from setup.installer.target import Target, find_dot
+from setup.installer.trust import child_tls_env
+from setup.installer.uvtool import user_cache
 
 __all__ = ["REPO_ROOT", "build_parser", "check_exclusive", "main", "options_from"]
 
@@ -47,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"{' or '.join(facts.VARIANTS)} (default {facts.DEFAULT_VARIANT}; "
                         "with --from-bundle, the bundle's)")
     p.add_argument("--python", action="append", help=f"Python version for the environment: "
-                   f"{', '.join(facts.PYTHONS)} (default {facts.DEFAULT_PYTHON}, or the one an "
-                   "existing install uses); repeatable with --make-bundle")
+                   f"{', '.join(facts.PYTHONS)}, or the path of an interpreter (default: the "
+                   "one an existing install uses, else an installed one, "
+                   f"{facts.DEFAULT_PYTHON} preferred); repeatable with --make-bundle")
     p.add_argument("--python-exe", type=Path, help="make the environment from this interpreter")
     p.add_argument("--prefix", help="where the environment goes (default: .venv in the "
                    "repository)")
@@ -131,6 +134,15 @@ def options_from(args: argparse.Namespace) -> Options:
                    kernel_name=args.kernel_name, kernel_prefix=_kernel_prefix(args))
 
 
+def python_path(args: argparse.Namespace) -> None:
+    """``--python PATH`` is ``--python-exe PATH`` (a version never holds a slash)."""
+    if args.python and len(args.python) == 1 and re.search(r"[/\\]", args.python[0]):
+        if args.python_exe is not None:
+            raise UsageError("--python PATH and --python-exe both name an interpreter",
+                             fix="give one of them")
+        args.python_exe, args.python = Path(args.python[0]).expanduser(), None
+
+
 def _kernel_prefix(args: argparse.Namespace) -> Path | None:
     if args.kernel_name is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", args.kernel_name):
         raise UsageError(f"--kernel-name {args.kernel_name!r}: a kernel name is letters, digits "
@@ -154,13 +166,21 @@ def _find_dot(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     make_streams_safe()
+    if argv is None:
+        credentials.hide_from_argv(os.environ)  # execs again when it has something to hide
     args = build_parser().parse_args(argv)
     try:
         with handle_signals():
             if args.find_dot:
                 return _find_dot(args)
+            python_path(args)
             environ = dict(os.environ)
             check_exclusive(args)
+            args.index_url = credentials.index_url(args.index_url, environ)
+            warning = credentials.plain_http_warning(args.index_url)
+            if warning:
+                emit(f"kerasup: {warning}", sys.stderr)
+            environ.update(child_tls_env(environ, user_cache(Target.current(), environ)))
             done = offline_cli.dispatch(args, environ, REPO_ROOT)
             if done is not None:
                 return done

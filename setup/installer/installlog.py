@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envs.contract.fileio import write_atomic
+from setup.installer.netdiag import mask_urls
 from setup.installer.runner import Runner, emit
 
 __all__ = ["InstallSummary", "on_terminal", "parse_output", "run_install"]
@@ -84,7 +85,8 @@ def _write_log(log: Path, cmd: Sequence[object], body: Sequence[str]) -> None:
             "# " + " ".join(str(c) for c in cmd)]
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(log, ("\n".join([*head, *body]) + "\n").encode("utf-8"))
+        text = mask_urls("\n".join([*head, *body]) + "\n")  # no credentials in a log
+        write_atomic(log, text.encode("utf-8"))
     except OSError as exc:
         # The log is a convenience: a full or read-only disk must not hide why the install
         # itself failed (that error is reported next, as one line).

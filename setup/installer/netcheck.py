@@ -8,24 +8,31 @@ line that names the remedy. Standard library only, Python 3.10+.
 
 from __future__ import annotations
 
-import dataclasses
+import base64
+import contextlib
 import os
-import re
-import socket
 import ssl
+import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from setup.installer.failures import error_part
+from setup.installer.netdiag import diagnose, mask_url, mask_urls
+from setup.installer.trust import ORIGINAL_CA_VAR, system_bundle
 
 __all__ = [
     "DEFAULT_INDEX",
     "IndexProbe",
     "NetSettings",
+    "authorized",
     "index_args",
     "masked",
     "net_settings",
     "probe_index",
+    "probe_with_uv",
     "ssl_context",
     "ssl_env",
 ]
@@ -37,8 +44,8 @@ _PROBE_PROJECT = "uv"  # every install fetches uv first, so a mirror must serve 
 
 
 def masked(url: str | None) -> str | None:
-    """``url`` with any user:password hidden (for messages and reports)."""
-    return re.sub(r"//[^@/]+@", "//***@", url) if url else url
+    """``url`` with its whole userinfo hidden (for messages and reports)."""
+    return mask_url(url) if url else url
 
 
 @dataclass(frozen=True)
@@ -49,12 +56,11 @@ class NetSettings:
     index_source: str  # "--index-url", "UV_DEFAULT_INDEX", ... or "default"
     proxy: str | None
     no_proxy: str | None
-    ca_file: str | None  # SSL_CERT_FILE, when set
-    native_tls: bool  # UV_NATIVE_TLS: uv uses the OS trust store
+    ca_file: str | None  # SSL_CERT_FILE, when set (the user's own, see trust.py)
+    native_tls: bool  # kept for the plan's JSON: always True, the system store is trusted
 
     def describe(self) -> str:
-        ca = self.ca_file or ("system trust store (UV_NATIVE_TLS)" if self.native_tls
-                              else "default certificates")
+        ca = "system trust store" + (f" + SSL_CERT_FILE {self.ca_file}" if self.ca_file else "")
         return (f"index {masked(self.index_url)} (from {self.index_source}); proxy "
                 f"{masked(self.proxy) or 'none'}; CA {ca}")
 
@@ -76,9 +82,9 @@ def net_settings(environ: Mapping[str, str], index_url: str | None = None) -> Ne
         url, source = _first(environ, *_INDEX_VARS)
     proxy, _ = _first(environ, "HTTPS_PROXY", "ALL_PROXY")
     no_proxy, _ = _first(environ, "NO_PROXY")
-    native = environ.get("UV_NATIVE_TLS", "").strip().lower() in ("1", "true", "yes", "on")
+    ca = environ.get(ORIGINAL_CA_VAR) or environ.get("SSL_CERT_FILE") or None
     return NetSettings((url or DEFAULT_INDEX).rstrip("/"), source or "default", proxy, no_proxy,
-                       environ.get("SSL_CERT_FILE") or None, native)
+                       ca, True)
 
 
 def index_args(index_url: str | None) -> list[str]:
@@ -90,26 +96,25 @@ def index_args(index_url: str | None) -> list[str]:
     return ["--default-index", index_url.rstrip("/")] if index_url else []
 
 
-def ssl_env(environ: Mapping[str, str], system_store: bool = False) -> dict[str, str]:
-    """Variables to add to uv's environment so it verifies TLS as the user expects.
-
-    uv reads ``SSL_CERT_FILE`` itself; without one, ``system_store`` (or an OS where the
-    organisation's CA is normally in the OS store) asks for the platform's trust store.
-    """
-    if environ.get("SSL_CERT_FILE"):
+def ssl_env(environ: Mapping[str, str], system_store: bool = True) -> dict[str, str]:
+    """Variables for uv so it verifies TLS as pip does (see :mod:`trust`): the system
+    store, and ``SSL_CERT_FILE`` when set (uv then reads that file alone)."""
+    if environ.get("SSL_CERT_FILE") or not system_store:
         return {}
-    if system_store or environ.get("UV_NATIVE_TLS"):
-        return {"UV_NATIVE_TLS": "1"}
-    return {}
+    return {"UV_SYSTEM_CERTS": "1"}
 
 
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
-    """A verifying context that trusts ``SSL_CERT_FILE`` when set, else the defaults."""
+    """A verifying context that trusts the system store plus ``SSL_CERT_FILE`` when set
+    (the bundle child_tls_env made already holds both)."""
+    context = ssl.create_default_context()
+    bundle = system_bundle()
     cafile = environ.get("SSL_CERT_FILE") or None
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except (OSError, ssl.SSLError):
-        return ssl.create_default_context()
+    for extra in (bundle, cafile):
+        if extra:
+            with contextlib.suppress(OSError, ssl.SSLError):
+                context.load_verify_locations(cafile=str(extra))
+    return context
 
 
 def opener(environ: Mapping[str, str]) -> urllib.request.OpenerDirector:
@@ -127,6 +132,21 @@ def opener(environ: Mapping[str, str]) -> urllib.request.OpenerDirector:
         urllib.request.HTTPSHandler(context=ssl_context(environ)),
     ]
     return urllib.request.build_opener(*handlers)
+
+
+def authorized(url: str, headers: Mapping[str, str] | None = None) -> urllib.request.Request:
+    """A request for ``url`` whose userinfo (``https://USER:TOKEN@host/...``, as uv and pip
+    take it) becomes a Basic Authorization header: urllib would take it for a host name."""
+    parts = urllib.parse.urlsplit(url)
+    head = dict(headers or {})
+    if parts.username is not None or parts.password is not None:
+        user = urllib.parse.unquote(parts.username or "")
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        head["Authorization"] = f"Basic {token}"
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return urllib.request.Request(url, headers=head)
 
 
 class _NoProxyHandler(urllib.request.ProxyHandler):
@@ -153,45 +173,31 @@ class IndexProbe:
     settings: NetSettings
     problem: str | None = None
     fix: str | None = None
+    via: str = "python"  # "uv": asked through uv itself, as the install will
 
     def one_line(self) -> str:
         if self.ok:
-            return f"index reachable: {self.settings.describe()}"
+            how = ("through uv, as the install will" if self.via == "uv" else
+                   "with Python's TLS (uv is not installed yet), same CA, proxy and "
+                   "credentials")
+            return f"index reachable ({how}): {self.settings.describe()}"
         return f"{self.problem} (fix: {self.fix})"
 
 
-def _classify(exc: BaseException, url: str, settings: NetSettings) -> tuple[str, str]:
-    s = dataclasses.replace(settings, index_url=masked(settings.index_url) or "",
-                            proxy=masked(settings.proxy))
-    url = masked(url) or ""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+def _error_text(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
-        if exc.code == 407:
-            return (f"the proxy {s.proxy} refused the request (407 authentication required)",
-                    "put the user and password in HTTPS_PROXY, or ask IT for the proxy address")
-        if exc.code in (401, 403):
-            return (f"the index {s.index_url} refused access (HTTP {exc.code})",
-                    "use credentials in --index-url https://USER:TOKEN@host/simple, or another "
-                    "mirror")
-        return (f"the index {s.index_url} answered HTTP {exc.code} for {url}",
-                "check that --index-url names a PEP 503 simple index (it usually ends in /simple)")
-    if isinstance(reason, ssl.SSLError):
-        detail = getattr(reason, "verify_message", None) or type(reason).__name__
-        return (f"TLS verification failed for {s.index_url} ({detail}; CA in use: "
-                f"{s.ca_file or 'default certificates'})",
-                "set SSL_CERT_FILE to your organisation's CA bundle (PEM), or UV_NATIVE_TLS=1 to "
-                "use the system trust store")
-    text = str(reason)
-    if s.proxy and ("Tunnel connection failed" in text or _refused(reason)):
-        return (f"the proxy {s.proxy} refused the connection ({text})",
-                "check HTTPS_PROXY (host:port, and user:password if needed) and NO_PROXY")
-    return (f"the index {s.index_url} is unreachable ({text})",
-            "pass --index-url URL of a mirror you can reach, or install offline with "
-            "--from-bundle DIR")
+        return f"HTTP Error {exc.code}: {exc.reason}"
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return f"{type(reason).__name__}: {reason}"
 
 
-def _refused(reason: object) -> bool:
-    return isinstance(reason, (ConnectionRefusedError, socket.timeout, TimeoutError))
+def _classify(text: str, url: str, settings: NetSettings, timeout: float) -> tuple[str, str]:
+    found = diagnose(text, url=url, proxy=settings.proxy, no_proxy=settings.no_proxy,
+                     timeout=timeout)
+    if found is None:
+        return (f"the index {masked(settings.index_url)} could not be read ({mask_urls(text)})",
+                "check --index-url and HTTPS_PROXY")
+    return found.cause, found.fix
 
 
 def probe_index(environ: Mapping[str, str] | None = None, index_url: str | None = None,
@@ -200,12 +206,40 @@ def probe_index(environ: Mapping[str, str] | None = None, index_url: str | None 
     env = os.environ if environ is None else environ
     settings = net_settings(env, index_url)
     url = f"{settings.index_url}/{project}/"
-    request = urllib.request.Request(url, headers={
-        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    request = authorized(url, {"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
     try:
         with opener(env).open(request, timeout=timeout) as response:
             response.read(1024)
-    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
-        problem, fix = _classify(exc, url, settings)
-        return IndexProbe(False, url, settings, problem, fix)
-    return IndexProbe(True, url, settings)
+    except (urllib.error.URLError, OSError, ssl.SSLError, ValueError) as exc:
+        problem, fix = _classify(_error_text(exc), url, settings, timeout)
+        return IndexProbe(False, masked(url) or url, settings, problem, fix)
+    return IndexProbe(True, masked(url) or url, settings)
+
+
+def probe_with_uv(uv: str, environ: Mapping[str, str] | None = None,
+                  index_url: str | None = None, timeout: float = 20.0,
+                  project: str = _PROBE_PROJECT) -> IndexProbe:
+    """The same question asked of uv itself, with the environment the install will give it
+    (TLS trust, proxy, credentials, timeout): resolve ``project`` from the index, no cache,
+    no retry. What uv says is diagnosed as an install failure would be."""
+    env = dict(os.environ if environ is None else environ)
+    settings = net_settings(env, index_url)
+    env.update({"UV_DEFAULT_INDEX": settings.index_url, "UV_HTTP_RETRIES": "0",
+                "UV_HTTP_TIMEOUT": f"{timeout:g}", "UV_NO_CACHE": "1", "UV_NO_CONFIG": "1"})
+    env.pop("UV_INDEX_URL", None)
+    url = f"{settings.index_url}/{project}/"
+    cmd = [uv, "pip", "compile", "-", "--no-deps", "--quiet", "--no-header",
+           "--python-version", "3.12"]
+    try:
+        done = subprocess.run(cmd, input=f"{project}\n", capture_output=True, text=True,
+                              env=env, timeout=timeout * 2 + 30, check=False,
+                              errors="replace")
+    except subprocess.TimeoutExpired:
+        problem, fix = _classify("timed out", url, settings, timeout)
+        return IndexProbe(False, masked(url) or url, settings, problem, fix)
+    except OSError:
+        return probe_index(environ, index_url, timeout, project)  # uv cannot run: Python's
+    if done.returncode == 0:
+        return IndexProbe(True, masked(url) or url, settings, via="uv")
+    problem, fix = _classify(error_part(done.stderr + done.stdout), url, settings, timeout)
+    return IndexProbe(False, masked(url) or url, settings, problem, fix, via="uv")

@@ -24,6 +24,7 @@ from envs.contract.platforms import current_platform
 from setup.installer import workflow
 from setup.installer.plan import Options
 from setup.installer.runner import emit
+from setup.installer.target import Target
 
 __all__ = ["add_arguments", "apply_index", "dispatch", "from_bundle", "make", "probe", "single"]
 
@@ -57,11 +58,30 @@ def apply_index(index_url: str | None, environ: dict[str, str]) -> None:
         environ["PIP_INDEX_URL"] = index_url
 
 
-def probe(environ: Mapping[str, str], index_url: str | None) -> str:
-    """``--check``'s reachability line for the index in effect; CannotProceed on failure."""
-    from setup.installer import netcheck  # urllib and ssl: only when asked
+def installed_uv(environ: Mapping[str, str]) -> str | None:
+    """The uv the install will use, when it is there already (KERASUP_UV, or the pinned one
+    in the tools folder); None before the first install."""
+    from setup.installer import uvtool
+    from setup.installer.runner import Runner
 
-    found = netcheck.probe_index(environ=environ, index_url=index_url)
+    if environ.get("KERASUP_UV"):
+        return environ["KERASUP_UV"]
+    target = Target.current()
+    uv = uvtool.uv_path(uvtool.tools_dir(target, environ), target)
+    version = uvtool.uv_version(uv, Runner()) if Path(uv).is_file() else None
+    return str(uv) if version == uvtool.pinned_version() else None
+
+
+def probe(environ: Mapping[str, str], index_url: str | None) -> str:
+    """``--check``'s reachability line for the index in effect, asked through uv itself when
+    it is installed (else Python's TLS with the same trust); CannotProceed on failure."""
+    from setup.installer import netcheck  # urllib and ssl: only when asked
+    from setup.installer.trust import net_timeout
+
+    uv = installed_uv(environ)
+    timeout = net_timeout(environ)
+    found = (netcheck.probe_with_uv(uv, environ, index_url, timeout) if uv else
+             netcheck.probe_index(environ=environ, index_url=index_url, timeout=timeout))
     if not found.ok:
         raise CannotProceed(found.problem or "the package index is unreachable", fix=found.fix)
     return found.one_line()

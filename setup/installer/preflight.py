@@ -8,7 +8,6 @@ which combinations are refused, and why, from :mod:`envs.contract.platforms`.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from envs.contract import facts, flags, lockheader, nvidia, platforms
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
+from setup.installer.netdiag import mask_url
 
 try:
     import pwd
@@ -164,7 +164,7 @@ def proxy_report(environ: Mapping[str, str]) -> str:
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
         value = environ.get(name) or environ.get(name.lower())
         if value:
-            parts.append(f"{name}={re.sub(r'//[^@/]+@', '//***@', value)}")
+            parts.append(f"{name}={mask_url(value)}")
     return ", ".join(parts) if parts else "none set (direct connection)"
 
 

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
@@ -25,7 +26,9 @@ __all__ = [
     "PythonInfo",
     "candidate_pythons",
     "choose_python",
+    "download_host",
     "find_pythons",
+    "install_ways_out",
     "parse_py_launcher_list",
     "probe_python",
     "resolve_python",
@@ -200,41 +203,84 @@ def _downloads_allowed(environ: Mapping[str, str], offline: bool) -> bool:
                                                                                   "manual")
 
 
+def download_host(environ: Mapping[str, str]) -> str:
+    """Where uv downloads a Python from (UV_PYTHON_INSTALL_MIRROR, else GitHub)."""
+    mirror = environ.get("UV_PYTHON_INSTALL_MIRROR", "").strip()
+    if not mirror:
+        return "github.com"
+    netloc = urlsplit(mirror).netloc.rsplit("@", 1)[-1]
+    return netloc or mirror
+
+
+def install_ways_out(target: Target, version: str | None = None) -> str:
+    """The three ways past a failed Python download (one fix clause); ``version``: the one
+    asked for (None: any supported one will do)."""
+    v = version or "3.11"
+    os_way = (f"winget install Python.Python.{version or DEFAULT_PYTHON}" if target.is_windows
+              else f"brew install python@{version or DEFAULT_PYTHON}" if target.os == "darwin"
+              else f"sudo apt-get install python{v} python{v}-venv")
+    return (f"install Python {version or '3.11+'} from the OS ({os_way}), or pass --python "
+            f"PATH to an installed python{version or '3.11-3.13'}, or set "
+            "UV_PYTHON_INSTALL_MIRROR to a mirror of python-build-standalone's releases")
+
+
+def _installed(found: Sequence[PythonInfo]) -> tuple[PythonInfo, str] | None:
+    """The installed interpreter to use when none was asked for: the default version when
+    present, else the newest supported one; with the reason (the plan states it)."""
+    chosen = choose_python(found, DEFAULT_PYTHON)
+    if chosen is not None:
+        others = sorted({p.minor for p in found} - {DEFAULT_PYTHON})
+        why = (f"installed; preferred over {', '.join(others)} (the default, which the "
+               "tests cover most)" if others else "installed: no download needed")
+        return chosen, why
+    if not found:
+        return None
+    return found[0], (f"installed (Python {DEFAULT_PYTHON}, the preferred one, is not): "
+                      "used as it is, no download needed")
+
+
 def resolve_python(*, want: str | None, python_exe: Path | None, target: Target,
                    environ: Mapping[str, str], offline: bool,
                    recorded: str | None, prefix: Path | None = None) -> PythonChoice:
     """The interpreter for a virtual environment, or an error saying plainly why none fits.
 
-    Order: --python-exe, KERASUP_PYTHON, an installed Python of the wanted version (--python,
-    else the one the existing install uses, else the default), a uv-managed one, and without
-    --python any other supported one (said so)."""
+    Order: --python-exe (or --python PATH), KERASUP_PYTHON, the environment's own Python,
+    then an installed one: the wanted version (--python, else the one the existing install
+    uses), else the default 3.12 when installed, else the newest supported one installed.
+    Only when no supported Python is installed at all (or --python names a version that is
+    not) does uv download one."""
     if python_exe is not None:
         return _explicit(str(python_exe), "--python-exe", want)
     if environ.get("KERASUP_PYTHON"):
         return _explicit(environ["KERASUP_PYTHON"], "KERASUP_PYTHON", want)
-    version = want or (recorded if recorded in PYTHONS else None) or DEFAULT_PYTHON
-    note = None if want or version != recorded else "the version the existing install uses"
-    if prefix is not None and recorded == version:
+    version = want or (recorded if recorded in PYTHONS else None)
+    if prefix is not None and version and recorded == version:
         base = venv_base_python(prefix, version)
         if base is not None:
-            return PythonChoice(version, str(base.executable), "existing environment", note)
+            return PythonChoice(version, str(base.executable), "existing environment",
+                                None if want else "the version the existing install uses")
     found = find_pythons(target, environ)
-    chosen = choose_python(found, version)
+    chosen = choose_python(found, version) if version else None
     if chosen:
-        return PythonChoice(version, str(chosen.executable), "found", note)
+        return PythonChoice(version or chosen.minor, str(chosen.executable), "found",
+                            None if want else "the version the existing install uses")
+    installed = None if want else _installed(found)
+    if installed is not None:
+        return PythonChoice(installed[0].minor, str(installed[0].executable), "found",
+                            installed[1])
+    return _download(want, target, environ, offline)
+
+
+def _download(want: str | None, target: Target, environ: Mapping[str, str],
+              offline: bool) -> PythonChoice:
+    version = want or DEFAULT_PYTHON
     if _downloads_allowed(environ, offline):
         return PythonChoice(version, None, "uv-install",
-                            f"no Python {version} installed: uv downloads one")
-    if not want and found:
-        return PythonChoice(found[0].minor, str(found[0].executable), "fallback",
-                            f"Python {version} is not available (downloads are disabled: "
-                            "UV_PYTHON_DOWNLOADS=never or offline); using installed "
-                            f"{found[0]}")
+                            f"no Python {version} installed"
+                            f"{'' if version != DEFAULT_PYTHON else ' (nor 3.11-3.13)'}: uv "
+                            f"downloads one from {download_host(environ)}")
     looked = ("the py launcher and PATH" if target.is_windows else
               "PATH, ~/.pyenv/versions, /usr/bin, /usr/local/bin and uv's own Pythons")
-    fix = (f"winget install Python.Python.{version}" if target.is_windows else
-           f"sudo apt-get install python{version} python{version}-venv (Ubuntu: add "
-           "ppa:deadsnakes/ppa first), or allow uv to download one")
-    other = "" if want else f", and no other Python {'/'.join(PYTHONS)}"
-    raise CannotProceed(f"no Python {version} found (looked on {looked}){other}, and "
-                        "downloads are disabled", fix=fix)
+    raise CannotProceed(f"no Python {version} found (looked on {looked}), and downloads are "
+                        "disabled (offline or UV_PYTHON_DOWNLOADS=never)",
+                        fix=install_ways_out(target, want))

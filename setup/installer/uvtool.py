@@ -25,6 +25,7 @@ __all__ = [
     "installed_version",
     "pinned_version",
     "tools_dir",
+    "user_cache",
     "uv_path",
     "uv_version",
 ]
@@ -42,14 +43,20 @@ def pinned_version(requirements: Path = TOOLS_REQUIREMENTS) -> str:
     return m.group(1)
 
 
+def user_cache(target: Target, environ: Mapping[str, str]) -> Path:
+    """kerasup's folder in the user's cache directory (its CA bundle copy, its log before an
+    environment exists, and by default the tools)."""
+    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    if target.is_windows:
+        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "kerasup"
+    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "kerasup"
+
+
 def tools_dir(target: Target, environ: Mapping[str, str]) -> Path:
     """KERASUP_BOOTSTRAP_TOOLS, else a kerasup folder in the user's cache directory."""
     if environ.get("KERASUP_BOOTSTRAP_TOOLS"):
         return Path(environ["KERASUP_BOOTSTRAP_TOOLS"]).expanduser().absolute()
-    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
-    if target.is_windows:
-        return Path(environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "kerasup" / "tools"
-    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "kerasup" / "tools"
+    return user_cache(target, environ) / "tools"
 
 
 def uv_path(tools: Path, target: Target) -> PurePath:
@@ -108,7 +115,8 @@ def ensure_uv(tools: Path, *, base_python: PurePath, target: Target, runner: Run
         write_atomic(tools / MARKER, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
     got = runner.run([target.venv_python(tools), "-m", "pip", "install", "--quiet",
                       "--disable-pip-version-check", "--require-hashes", "--only-binary",
-                      ":all:", "-r", TOOLS_REQUIREMENTS])
-    if got is not None and got.returncode != 0:
-        raise explain(got.stdout, what=f"installing uv {version} into {tools}", offline=offline)
+                      ":all:", "-r", TOOLS_REQUIREMENTS], echo=False)
+    if got is not None and got.returncode != 0:  # pip's own words go to the log
+        raise explain(got.stdout, what=f"installing uv {version} into {tools}", offline=offline,
+                      log=tools / "install.log")
     return uv

@@ -23,7 +23,7 @@ from envs.contract.layout import Layout
 from envs.contract.piplock import canonical_name, parse_requirements
 from setup.installer import configure, filescan, installlog, payload, prefixlock, uvtool
 from setup.installer.backends import choose_backend
-from setup.installer.failures import explain, write_error
+from setup.installer.failures import explain, python_download_failed, write_error
 from setup.installer.plan import Action, Options, Plan, Step, render
 from setup.installer.planner import build_plan, record_action
 from setup.installer.preflight import NO_DRIVER
@@ -78,6 +78,7 @@ class Executor:
         bundle = self.plan.bundle
         return explain(output, what=what, offline=self.plan.offline,
                        cache=self.environ.get("UV_CACHE_DIR") or "uv's cache",
+                       environ=self.environ, log=Layout(self.plan.prefix).install_log,
                        where=(self.plan.prefix, *_cache_dirs(self.environ)),
                        bundle=bundle.given if bundle else None)
 
@@ -130,11 +131,10 @@ class Executor:
                             "command to retry")
 
     def do_install_python(self, action: Action) -> None:
-        done = self.runner.run(action.command,
+        done = self.runner.run(action.command, echo=False,
                                env=child_env(self.environ, UV_PYTHON_DOWNLOADS="automatic"))
         if done is not None and done.returncode != 0:
-            raise explain(done.stdout, what="installing a uv-managed Python",
-                          offline=self.plan.offline)
+            raise python_download_failed(done.stdout, self.plan, self.environ)
 
     def do_ensure_uv(self, action: Action) -> None:
         assert self.plan.tools is not None

@@ -245,14 +245,15 @@ def test_in_place_backend_plans_for_the_running_interpreter(tmp_path):
     assert ran.returncode == ExitCode.USAGE
 
 
-def test_falls_back_to_another_installed_python(tmp_path):
-    """No Python 3.12 anywhere and no downloads allowed: an installed one, said so."""
+def test_uses_another_installed_python_before_any_download(tmp_path):
+    """No Python 3.12 anywhere: an installed supported one, said so (never a download)."""
     system = [p for p in ("/usr/bin/python3.11", "/usr/bin/python3.13") if Path(p).exists()]
     if not system or Path("/usr/bin/python3.12").exists():
         pytest.skip("needs a system Python 3.11 or 3.13 and no /usr/bin/python3.12")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "no")}
-    p = plan(tmp_path, "--prefix", str(tmp_path / "e"), **env)
-    assert p["python"]["source"] == "fallback" and p["python"]["version"] != "3.12"
+    p = plan(tmp_path, "--prefix", str(tmp_path / "e"), UV_PYTHON_DOWNLOADS="automatic", **env)
+    assert p["python"]["source"] == "found" and p["python"]["version"] != "3.12"
+    assert "no download needed" in p["python"]["note"]
     ran = bootstrap(tmp_path, "--dry-run", "--python", "3.12", "--prefix",
                     str(tmp_path / "e"), **env)
     assert ran.returncode == ExitCode.CANNOT_PROCEED and len(ran.error_lines) == 1

@@ -22,7 +22,8 @@ from pathlib import Path
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.fileio import file_sha256
 from setup.installer.bundle.lockread import LockedWheel
-from setup.installer.netcheck import net_settings, opener, probe_index
+from setup.installer.netcheck import authorized, net_settings, opener, probe_index
+from setup.installer.netdiag import mask_url, mask_urls
 
 __all__ = ["fetch_all", "fetch_wheel", "file_sha256", "index_file_url"]
 
@@ -47,8 +48,7 @@ class _Links(HTMLParser):
 def index_file_url(index_url: str, wheel: LockedWheel, environ: Mapping[str, str]) -> str:
     """Where the index serves ``wheel`` (PEP 691 JSON, else PEP 503 HTML)."""
     page = f"{index_url.rstrip('/')}/{wheel.name}/"
-    request = urllib.request.Request(page, headers={
-        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    request = authorized(page, {"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
     with opener(environ).open(request, timeout=60) as response:
         body = response.read().decode("utf-8", "replace")
         final = response.geturl()
@@ -60,9 +60,19 @@ def index_file_url(index_url: str, wheel: LockedWheel, environ: Mapping[str, str
         parser.feed(body)
         links = parser.links
     if wheel.filename not in links:
-        raise CannotProceed(f"the index {index_url} does not serve {wheel.filename}",
+        raise CannotProceed(f"the index {mask_url(index_url)} does not serve {wheel.filename}",
                             "sync the mirror with PyPI, or build the bundle without --index-url")
-    return urllib.parse.urljoin(final, links[wheel.filename])
+    return with_userinfo(urllib.parse.urljoin(final, links[wheel.filename]), index_url)
+
+
+def with_userinfo(url: str, index_url: str) -> str:
+    """``url`` with the index's credentials when it is on the index's host (the files of a
+    private index need them too); never sent to another host."""
+    index = urllib.parse.urlsplit(index_url)
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in index.netloc or parts.netloc != index.netloc.rsplit("@", 1)[1]:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=index.netloc))
 
 
 def _download(url: str, wheel: LockedWheel, dest_dir: Path, environ: Mapping[str, str]) -> Path:
@@ -71,14 +81,16 @@ def _download(url: str, wheel: LockedWheel, dest_dir: Path, environ: Mapping[str
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
     try:
-        with os.fdopen(fd, "wb") as out, opener(environ).open(url, timeout=120) as response:
+        with os.fdopen(fd, "wb") as out, \
+                opener(environ).open(authorized(url), timeout=120) as response:
             for chunk in iter(lambda: response.read(_CHUNK), b""):
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != wheel.sha256:
             raise UsageError(
-                f"{wheel.filename} from {url} has sha256 {digest.hexdigest()}, the lock says "
-                f"{wheel.sha256}", "the index or a proxy altered the file: use another mirror")
+                f"{wheel.filename} from {mask_url(url)} has sha256 {digest.hexdigest()}, the "
+                f"lock says {wheel.sha256}",
+                "the index or a proxy altered the file: use another mirror")
         return tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -90,7 +102,8 @@ def _network_error(exc: BaseException, index_url: str | None,
     probe = probe_index(environ, index_url)
     if not probe.ok:
         return CannotProceed(probe.problem or "download failed", probe.fix)
-    return CannotProceed(f"download failed: {exc}", "retry; the index answered the probe")
+    return CannotProceed(f"download failed: {mask_urls(str(exc))}",
+                         "retry; the index answered the probe")
 
 
 def fetch_wheel(wheel: LockedWheel, cache: Path, environ: Mapping[str, str] | None = None,
