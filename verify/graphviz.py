@@ -8,6 +8,8 @@ again. Public: the model_graph check and ``examples/mnist_dense.py`` both use it
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import platform
 import re
@@ -151,10 +153,12 @@ def plot_model(keras: Any, model: Any, path: Path, **options: Any) -> str | None
     """``keras.utils.plot_model`` with Keras' defaults; where this Graphviz crashes on them
     (the orthogonal router, see :data:`SPLINE_WORKAROUND`), drawn again with curved edges.
     Returns None, or the note that says the fallback was used. Other errors propagate."""
+    said = io.StringIO()  # pydot prints dot's stderr (the assertion) and raises only its code
     try:
-        keras.utils.plot_model(model, to_file=str(path), **options)
-    except Exception as exc:  # pydot raises AssertionError/OSError with dot's stderr
-        crash = crash_text(exc)
+        with contextlib.redirect_stdout(said):
+            keras.utils.plot_model(model, to_file=str(path), **options)
+    except Exception as exc:  # pydot: AssertionError("... returned code: -6"); or OSError
+        crash = crash_text(f"{exc}\n{said.getvalue()}")
         if crash is None or "splines" in options:
             raise
         keras.utils.plot_model(model, to_file=str(path), **options, splines="spline")

@@ -17,6 +17,7 @@ import pytest
 from envs.contract import record
 from setup.installer.bundle.install import bundle_env, bundle_sync_command, bundle_uv
 from setup.installer.bundle.manifest import read_manifest
+from tests.graphviz_probe import nested_ortho_crashes, ready_but_for_graphviz
 
 from .conftest import REPO, python_for
 
@@ -66,8 +67,11 @@ def test_offline_install_then_verify(linux_bundle, tmp_path):
     env.pop("PYTHONPATH")  # the environment's kerasup.pth alone must find the toolkit
     ran = subprocess.run(verify, env=env, capture_output=True, text=True, cwd=tmp_path,
                          check=False, timeout=900)
-    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
+    # verify fails only model_graph where this Graphviz crashes on nested models (2.42/2.43)
+    assert ran.returncode == (1 if nested_ortho_crashes() else 0), \
+        ran.stdout[-3000:] + ran.stderr[-2000:]
     text = (tmp_path / "verify.json").read_text()
+    assert ready_but_for_graphviz(json.loads(text))
     assert "mnist" in text.lower() and "synthetic" not in text.lower()
 
 

@@ -179,3 +179,31 @@ def test_help_and_usage_errors_answer_before_tensorflow(tmp_path, args, rc):
                 if line.startswith("import time:")}
     assert not {"tensorflow", "keras", "matplotlib"} & imported
     assert "usage: python examples/mnist_dense.py" in proc.stdout + proc.stderr
+
+
+def test_a_nested_model_is_drawn_on_the_graphviz_found(cpu_env, tmp_path: Path) -> None:
+    """verify.graphviz.plot_model (the example's plot_graph draws through it) draws what
+    Keras' defaults crash on (Graphviz 2.42/2.43) by drawing again with curved edges, and
+    says so; elsewhere it draws as Keras does. plot_graph draws the nested model too."""
+    from tests.graphviz_probe import nested_ortho_crashes
+
+    code = ("import sys, pathlib; sys.path.insert(0, sys.argv[1]); import keras\n"
+            "import mnist_dense as md\n"
+            "from verify.checks.check_model_graph import nested_model\n"
+            "from verify.graphviz import plot_model\n"
+            "out = pathlib.Path(sys.argv[2])\n"
+            "print(plot_model(keras, nested_model(keras), out / 'nested.png', "
+            "expand_nested=True))\n"
+            "print(md.plot_graph(nested_model(keras), out)[1])\n")
+    done = cpu_env.run("-c", code, REPO / "examples", tmp_path,
+                       env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    note, message = done.stdout.strip().splitlines()[-2:]
+    png_size(tmp_path / "nested.png")
+    if nested_ortho_crashes():
+        assert "crashed with Keras' default orthogonal edges" in note and "maze.c" in note
+        assert note.endswith('drawn with splines="spline"')
+    else:
+        assert note == "None"
+    png_size(tmp_path / "model.png")
+    assert message.startswith(f"model graph: {tmp_path / 'model.png'}")
