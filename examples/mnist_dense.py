@@ -91,6 +91,8 @@ __all__ = [
 METRICS_SCHEMA_VERSION = 1
 # What outputs made from the synthetic stand-in carry: (file-name suffix, title suffix).
 _STAND_IN = ("-STAND-IN", " (synthetic stand-in, not MNIST)")
+# What every figure-bearing line of a stand-in run ends with, the last one included.
+NOT_MNIST = " - synthetic stand-in, NOT MNIST: these figures say nothing about MNIST"
 
 
 def _pyplot() -> Any:
@@ -352,7 +354,7 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
 
     test_loss, test_accuracy = evaluate(model, prepared)
     print(f"test accuracy: {test_accuracy:.4f} (test loss {test_loss:.4f}) on "
-          f"{len(prepared.x_test):,} images")
+          f"{len(prepared.x_test):,} images{'' if mnist.is_mnist else NOT_MNIST}")
     predicted, label, probabilities = predict_first(model, prepared)
     print(f"first test digit: predicted {predicted}, actual {label} "
           f"(p = {probabilities[predicted]:.4f})")
@@ -387,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MnistDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {len(result.outputs)} files to {args.out}")
+    stand_in = "" if result.metrics.get("is_mnist", True) else NOT_MNIST
+    print(f"wrote {len(result.outputs)} files to {args.out}{stand_in}")
     return 0
 
 

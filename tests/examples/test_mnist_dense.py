@@ -42,6 +42,18 @@ def test_reaches_the_accuracy_bar_on_real_digits(run_5_epochs):
     assert metrics["test_loss"] < 0.3
 
 
+def test_the_readme_quotes_what_the_example_gives(run_5_epochs):
+    """examples/README.md's t10k figure is this run's (seeded, deterministic ops), and user
+    docs name no path of this project's development machines (../shared)."""
+    _, _, metrics = run_5_epochs
+    readme = (REPO / "examples" / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if "test set only" in line)
+    assert f"{metrics['test_accuracy']:.4f} (seed 1337, 5 epochs" in row, row
+    for doc in ("README.md", "examples/README.md", "setup/README.md", "verify/README.md",
+                "setup/installer/bundle/README.md"):
+        assert "../shared" not in (REPO / doc).read_text(), doc
+
+
 def test_splits_t10k_and_holds_out_one_sixth(run_5_epochs):
     proc, _, metrics = run_5_epochs
     # 8,000 train / 2,000 test; the first 1,333 (= 8,000 * 10,000 / 60,000) validate.
