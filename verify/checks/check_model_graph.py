@@ -80,8 +80,9 @@ def _first_line(exc: BaseException) -> str:
 
 def _draw_nested(check: Recorder, keras: Any, out: Path, variant: str) -> dict[str, Any]:
     """Keras' defaults plus ``expand_nested=True``, as ``plot_model(model, expand_nested=True)``
-    draws; one PNG (the layout, where Graphviz crashes, is the same for every format)."""
-    path = out / "nested_model.png"
+    draws; one SVG (the layout, where Graphviz crashes, is the same for every format, and SVG
+    skips PNG's rasterising: 0.01 s of dot's time against 0.16 s)."""
+    path = out / "nested_model.svg"
     path.unlink(missing_ok=True)
     model = nested_model(keras)
     said = io.StringIO()  # pydot prints dot's stderr (the assertion) rather than raising it
@@ -90,16 +91,21 @@ def _draw_nested(check: Recorder, keras: Any, out: Path, variant: str) -> dict[s
             keras.utils.plot_model(model, to_file=str(path), expand_nested=True)
     except Exception as exc:  # pydot raises AssertionError("... returned code: -6")
         crash = crash_text(f"{exc}\n{said.getvalue()}")
-        if crash is None:
-            check.problem(f"plot_model(expand_nested=True) to {path} failed: "
+        if crash is not None:
+            _diagnose_crash(check, keras, model, path, crash, variant)
+            return {}
+        if not _drawn(path):  # with IPython installed, plot_model raises after writing an
+            check.problem(f"plot_model(expand_nested=True) to {path} failed: "  # SVG
                           f"{_first_line(exc)}", install_fix())
             return {}
-        _diagnose_crash(check, keras, model, path, crash, variant)
+    if not _drawn(path):
+        check.problem(f"plot_model(expand_nested=True) wrote no SVG at {path}", install_fix())
         return {}
-    size = path.stat().st_size if path.is_file() else 0
-    if size == 0:
-        check.problem(f"plot_model(expand_nested=True) wrote no PNG at {path}", install_fix())
-    return {"path": str(path), "bytes": size}
+    return {"path": str(path), "bytes": path.stat().st_size}
+
+
+def _drawn(path: Path) -> bool:
+    return path.is_file() and b"<svg" in path.read_bytes()[:4096]
 
 
 def _diagnose_crash(check: Recorder, keras: Any, model: Any, path: Path, crash: str,
@@ -111,10 +117,10 @@ def _diagnose_crash(check: Recorder, keras: Any, model: Any, path: Path, crash: 
         with contextlib.redirect_stdout(io.StringIO()):
             keras.utils.plot_model(model, to_file=str(path), expand_nested=True,
                                    splines="spline")
-        works = path.is_file() and path.stat().st_size > 0
-    except Exception as exc:  # the workaround fails too: then only a newer Graphviz helps
-        check.detail("spline_error", _first_line(exc))
-        works = False
+    except Exception as exc:  # SVG: raised after writing, with IPython; else a real failure
+        if not _drawn(path):
+            check.detail("spline_error", _first_line(exc))
+    works = _drawn(path)
     path.unlink(missing_ok=True)
     check.detail("spline_workaround_works", works)
     fix = [f"draw with curved edges, which works with this Graphviz: keras.utils.plot_model("
@@ -163,7 +169,7 @@ def _draw(check: Recorder, out: Path, variant: str, *, kept: bool) -> None:
     check.phase("rendering a nested model with Keras' defaults (expand_nested=True)")
     nested = _draw_nested(check, keras, out, variant)
     if nested:
-        files["nested_png"] = nested
+        files["nested_svg"] = nested
     check.detail("files", files)
     sizes = ", ".join(f"{Path(f['path']).name} {f['bytes']:,} B" for f in files.values())
     where = f"in {out}" if kept else "(in a temporary folder, removed; --out DIR keeps them)"
