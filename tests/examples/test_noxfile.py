@@ -19,7 +19,7 @@ from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 
 REPO = Path(__file__).resolve().parents[2]
 NOXFILE = REPO / "noxfile.py"
-SESSIONS = {"tests", "lint", "lock", "verify", "examples", "bench"}
+SESSIONS = {"tests", "lint", "lock", "verify", "examples", "bench", "peers"}
 
 
 def sessions_in_source() -> dict[str, ast.FunctionDef]:
@@ -125,7 +125,8 @@ def test_nox_lists_the_sessions_with_their_docstrings():
     listed = dict(line[2:].split(" -> ", 1) for line in proc.stdout.splitlines()
                   if line[:2] in ("* ", "- "))
     test_sessions = {f"tests-{version}" for version in PYTHONS}
-    assert set(listed) == test_sessions | {"lint", "lock", "verify", "examples", "bench"}
+    assert set(listed) == test_sessions | {"lint", "lock", "verify", "examples", "bench",
+                                                "peers"}
     assert all(doc.strip() for doc in listed.values())
     selected = {line[2:].split(" -> ")[0] for line in proc.stdout.splitlines()
                 if line.startswith("* ")}
