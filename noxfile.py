@@ -275,6 +275,17 @@ def examples(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON)
+def peers(session: nox.Session) -> None:
+    """Keras' own tests (locked sdist) and docker-stacks' TF check against the CPU env."""
+    # tests/peers/run.py: a named subset of Keras' tests from the locked version's sdist
+    # (hash-checked, cached in .cache/peers) and our equivalent of docker-stacks' TensorFlow
+    # unit check; pass/fail counts per suite and what was left out, and why, at the end.
+    python = _env_python(_locked_cpu_env(session))
+    session.run(str(python), "tests/peers/run.py", "--out", str(OUT / "peers"),
+                *session.posargs, external=True)
+
+
+@nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
     """Every figure in one report (benchmarks/bench.py), compared with benchmarks/baseline.json."""
     # verify vs a bare import, setup's re-run vs verify, the smoke model vs the matmul floor,

@@ -42,7 +42,7 @@ if importlib.util.find_spec("verify") is None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from verify import tutorial
-from verify.graphviz import dot_advice
+from verify.graphviz import dot_advice, plot_model
 from verify.mnist_data import MnistData, MnistDataError, load_mnist
 from verify.tutorial import (
     BATCH_SIZE,
@@ -91,6 +91,8 @@ __all__ = [
 METRICS_SCHEMA_VERSION = 1
 # What outputs made from the synthetic stand-in carry: (file-name suffix, title suffix).
 _STAND_IN = ("-STAND-IN", " (synthetic stand-in, not MNIST)")
+# What every figure-bearing line of a stand-in run ends with, the last one included.
+NOT_MNIST = " - synthetic stand-in, NOT MNIST: these figures say nothing about MNIST"
 
 
 def _pyplot() -> Any:
@@ -229,7 +231,10 @@ def save_model(model: keras.Model, out: Path) -> Path:
 
 
 def plot_graph(model: keras.Model, out: Path) -> tuple[Path | None, str]:
-    """Draw the model's graph with Graphviz; without `dot`, a one-line message instead."""
+    """Draw the model's graph with Graphviz; without `dot`, a one-line message instead.
+
+    Drawn as Keras draws by default; where this Graphviz crashes on Keras' orthogonal edges
+    (Graphviz 2.42/2.43, Debian 12 and Ubuntu), drawn again with curved ones, and said so."""
     import keras
 
     path = out / "model.png"
@@ -237,14 +242,13 @@ def plot_graph(model: keras.Model, out: Path) -> tuple[Path | None, str]:
     if advice is not None:  # not on PATH: where it is, or how to install it
         return None, f"model graph not drawn: {advice}"
     try:
-        keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
-                               show_layer_activations=True)
-    except (ImportError, OSError) as exc:
+        note = plot_model(keras, model, path, show_shapes=True, show_layer_activations=True)
+    except (ImportError, OSError, AssertionError) as exc:  # pydot: AssertionError on a crash
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return None, f"model graph not drawn: {first}"
     if not path.is_file():  # plot_model prints rather than raises on some failures
         return None, "model graph not drawn: keras.utils.plot_model wrote no file"
-    return path, f"model graph: {path}"
+    return path, f"model graph: {path}" + (f" ({note})" if note else "")
 
 
 def collect_metrics(
@@ -350,7 +354,7 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
 
     test_loss, test_accuracy = evaluate(model, prepared)
     print(f"test accuracy: {test_accuracy:.4f} (test loss {test_loss:.4f}) on "
-          f"{len(prepared.x_test):,} images")
+          f"{len(prepared.x_test):,} images{'' if mnist.is_mnist else NOT_MNIST}")
     predicted, label, probabilities = predict_first(model, prepared)
     print(f"first test digit: predicted {predicted}, actual {label} "
           f"(p = {probabilities[predicted]:.4f})")
@@ -385,7 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MnistDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {len(result.outputs)} files to {args.out}")
+    stand_in = "" if result.metrics.get("is_mnist", True) else NOT_MNIST
+    print(f"wrote {len(result.outputs)} files to {args.out}{stand_in}")
     return 0
 
 

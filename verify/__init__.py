@@ -12,4 +12,5 @@ __all__ = ["SCHEMA_VERSION", "__version__"]
 
 __version__ = "0.1.0"
 # Version of the JSON report (report.schema.json); bump only for breaking changes.
-SCHEMA_VERSION = 1
+# 2: the required ``versions`` block (verify.versions); readers still accept 1.
+SCHEMA_VERSION = 2

@@ -86,14 +86,18 @@ def run_checks(options: Options, context: Context, *, checks_dir: Path = HERE,
         code = pytest.main(args, plugins=[plugin])
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt
+    from verify.versions import collect
+
+    checks = plugin.finish()
     return Report(
         schema_version=SCHEMA_VERSION,
         tool={"name": "kerasup-verify", "version": __version__},
         machine=machine_facts(context),
         options=_options_dict(options),
-        checks=plugin.finish(),
+        checks=checks,
         started=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.perf_counter() - t0,
+        versions=collect(checks),
     )
 
 
@@ -199,13 +203,14 @@ def _progress(options: Options, context: Context, ascii_only: bool) -> Progress:
     """Print the header now (before pytest and TensorFlow load), then hand back what
     prints each check's line as it finishes."""
     from verify.render_human import header_lines, result_lines
+    from verify.versions import installed
 
     color = _use_color(options)
     progress = Progress(sys.stdout, CHECK_NAMES,
                         lambda r: result_lines(r, verbose=options.verbose, color=color),
                         live=live_wanted(sys.stdout), ascii_only=ascii_only)
     progress.write(header_lines(__version__, machine_facts(context), color=color,
-                                ascii_only=ascii_only))
+                                ascii_only=ascii_only, versions=installed()))
     return progress
 
 

@@ -8,16 +8,30 @@ again. Public: the model_graph check and ``examples/mnist_dense.py`` both use it
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import platform
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-__all__ = ["TRAP", "dot_advice", "find_dot_off_path", "install_fix", "path_fix"]
+__all__ = ["SPLINE_WORKAROUND", "TRAP", "conda_graphviz", "crash_text", "dot_advice",
+           "dot_version", "find_dot_off_path", "install_fix", "newer_graphviz_fix", "path_fix",
+           "plot_model"]
 
 TRAP = ("`pip install graphviz` installs only a Python wrapper, not the Graphviz `dot` program "
         "Keras runs; pydot (Python) and dot (a system program on PATH) are both needed")
+
+
+# What draws a nested model where Graphviz's orthogonal router crashes (Graphviz 2.42/2.43,
+# Debian 12 and Ubuntu 22.04/24.04: ``dot: maze.c:313: chkSgraph: Assertion`` on a cluster).
+SPLINE_WORKAROUND = 'splines="spline"'
+# How pydot and Keras report a ``dot`` that died: pydot's "returned code: -6", the abort.
+_CRASH = re.compile(r"returned code: -\d+|Assertion|maze\.c|core dumped|Aborted", re.I)
 
 
 def _candidates(system: str) -> list[Path]:
@@ -82,3 +96,72 @@ def dot_advice(system: str | None = None) -> str | None:
                 f"add it: {path_fix(found, system)}")
     return ("Graphviz's dot is not installed (not on PATH); install it: "
             + "; ".join(install_fix(system).splitlines()))
+
+
+def dot_version(dot: str = "dot", timeout: float = 30) -> str:
+    """``dot -V``'s line ("dot - graphviz version 2.43.0 (0)"), or ``unknown (why)``."""
+    try:
+        proc = subprocess.run([dot, "-V"], capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({exc})"
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    return lines[0] if lines else "unknown"
+
+
+def crash_text(error: BaseException | str) -> str | None:
+    """Graphviz's own words when ``error`` (from plot_model/pydot) says ``dot`` crashed
+    (killed by a signal, an assertion), else None: one line, e.g. ``dot: maze.c:313:
+    chkSgraph: Assertion `np->cells[1]' failed. (signal 6)``."""
+    text = str(error)
+    if not _CRASH.search(text):
+        return None
+    said = [line.strip() for line in text.replace("\\n", "\n").splitlines()
+            if "dot:" in line or "Assertion" in line]
+    signal = re.search(r"returned code: -(\d+)", text)
+    line = said[-1].lstrip("b'\"").rstrip("'\"") if said else "dot crashed"
+    return f"{line}{f' (signal {signal.group(1)})' if signal else ''}"
+
+
+def conda_graphviz(variant: str, root: Path | None = None) -> str | None:
+    """The Graphviz version the conda route installs for ``variant`` on this platform, read
+    from the toolkit's ``envs/<variant>/conda-lock.yml``; None where it cannot be read."""
+    from envs.contract.platforms import current_platform
+
+    root = root or Path(__file__).resolve().parent.parent
+    try:
+        text = (root / "envs" / variant / "conda-lock.yml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r"^- name: graphviz\n  version: (\S+)\n  manager: conda\n  platform: "
+                      + re.escape(current_platform()) + "$", text, re.M)
+    return found.group(1) if found else None
+
+
+def newer_graphviz_fix(variant: str) -> str:
+    """Where a Graphviz newer than the crashing one comes from, per route and OS."""
+    conda = conda_graphviz(variant)
+    lines = []
+    if conda:
+        lines.append(f"or a newer Graphviz: the conda route (setup --conda) installs "
+                     f"conda-forge's Graphviz {conda}, which draws it")
+    lines.append("or a newer Graphviz in any conda/micromamba environment: "
+                 "conda install -c conda-forge graphviz")
+    return "\n".join(lines)
+
+
+def plot_model(keras: Any, model: Any, path: Path, **options: Any) -> str | None:
+    """``keras.utils.plot_model`` with Keras' defaults; where this Graphviz crashes on them
+    (the orthogonal router, see :data:`SPLINE_WORKAROUND`), drawn again with curved edges.
+    Returns None, or the note that says the fallback was used. Other errors propagate."""
+    said = io.StringIO()  # pydot prints dot's stderr (the assertion) and raises only its code
+    try:
+        with contextlib.redirect_stdout(said):
+            keras.utils.plot_model(model, to_file=str(path), **options)
+    except Exception as exc:  # pydot: AssertionError("... returned code: -6"); or OSError
+        crash = crash_text(f"{exc}\n{said.getvalue()}")
+        if crash is None or "splines" in options:
+            raise
+        keras.utils.plot_model(model, to_file=str(path), **options, splines="spline")
+        return (f"Graphviz ({dot_version()}) crashed with Keras' default orthogonal edges "
+                f"({crash}); drawn with {SPLINE_WORKAROUND}")
+    return None

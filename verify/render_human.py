@@ -92,15 +92,20 @@ def can_encode(encoding: str | None) -> bool:
 
 
 def header_lines(version: str, machine: dict[str, Any], *, color: bool = False,
-                 ascii_only: bool = False) -> list[str]:
-    """The first lines: tool, host, OS, Python, variant; the lock (printed before any check
-    runs, so they come from the machine facts alone)."""
+                 ascii_only: bool = False, versions: dict[str, Any] | None = None) -> list[str]:
+    """The first lines: tool, host, OS, Python, variant; what is installed (``versions``,
+    read from the environment: :mod:`verify.versions`); the lock (printed before any check
+    runs, so they come from the machine facts and package metadata alone)."""
     m = machine
     sep = SYMBOLS["sep"][1 if ascii_only else 0]
     head = (f"kerasup verify {version} {sep} {m['host']} {sep} {m['os']} "
             f"{m['architecture']} {sep} {m['python_implementation']} {m['python']} {sep} "
             f"variant {m['variant']} ({m['variant_source']})")
-    return [_paint(head, "1", color), f"lock: {m['lock'] or 'none'} ({m['lock_source']})", ""]
+    from verify.versions import header_text
+
+    shown = [header_text(versions, sep)] if versions else []
+    return [_paint(head, "1", color), *shown,
+            f"lock: {m['lock'] or 'none'} ({m['lock_source']})", ""]
 
 
 def not_selected(c: CheckResult) -> bool:
@@ -149,7 +154,7 @@ def render(report: Report, *, verbose: bool = False, color: bool = False,
     """The whole report as text, the same lines a live run prints (colour codes only when
     ``color``; ``ascii_only`` swaps the symbols for ASCII ones)."""
     lines = header_lines(report.tool["version"], report.machine, color=color,
-                         ascii_only=ascii_only)
+                         ascii_only=ascii_only, versions=report.versions)
     for c in report.checks:
         lines += result_lines(c, verbose=verbose, color=color)
     lines += summary_lines(report, color=color)

@@ -38,6 +38,8 @@ class Report:
     checks: list[CheckResult]
     started: str
     duration_s: float
+    # What is installed and running (verify.versions); empty only in hand-made reports.
+    versions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ran(self) -> int:
@@ -54,14 +56,18 @@ class Report:
         return {s: sum(c.status == s for c in self.checks) for s in STATUSES}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema_version": self.schema_version,
             "ok": self.ok,
             "tool": self.tool,
             "started": self.started,
             "duration_s": round(self.duration_s, 3),
             "machine": self.machine,
+            "versions": self.versions,
             "options": self.options,
             "counts": self.counts(),
             "checks": [c.to_dict() for c in self.checks],
         }
+        if not self.versions:  # a schema 1 report (tests, benchmarks) has no versions block
+            del out["versions"]
+        return out

@@ -203,7 +203,9 @@ def fit(model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int = EPOCHS,
     data = train_dataset(x, y, batch_size=batch_size, shuffle=shuffle, repeat=aligned)
     if aligned:
         fit_kwargs["steps_per_epoch"] = steps
-    return model.fit(data, epochs=epochs, **fit_kwargs)
+    # The pipeline shuffles itself; fit's own default (shuffle=True) would only be ignored,
+    # with a UserWarning that reads like an error in a notebook.
+    return model.fit(data, epochs=epochs, shuffle=False, **fit_kwargs)
 
 
 def validation_count(n_train: int) -> int:

@@ -42,6 +42,18 @@ def test_reaches_the_accuracy_bar_on_real_digits(run_5_epochs):
     assert metrics["test_loss"] < 0.3
 
 
+def test_the_readme_quotes_what_the_example_gives(run_5_epochs):
+    """examples/README.md's t10k figure is this run's (seeded, deterministic ops), and user
+    docs name no path of this project's development machines (../shared)."""
+    _, _, metrics = run_5_epochs
+    readme = (REPO / "examples" / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if "test set only" in line)
+    assert f"{metrics['test_accuracy']:.4f} (seed 1337, 5 epochs" in row, row
+    for doc in ("README.md", "examples/README.md", "setup/README.md", "verify/README.md",
+                "setup/installer/bundle/README.md"):
+        assert "../shared" not in (REPO / doc).read_text(), doc
+
+
 def test_splits_t10k_and_holds_out_one_sixth(run_5_epochs):
     proc, _, metrics = run_5_epochs
     # 8,000 train / 2,000 test; the first 1,333 (= 8,000 * 10,000 / 60,000) validate.
@@ -179,3 +191,31 @@ def test_help_and_usage_errors_answer_before_tensorflow(tmp_path, args, rc):
                 if line.startswith("import time:")}
     assert not {"tensorflow", "keras", "matplotlib"} & imported
     assert "usage: python examples/mnist_dense.py" in proc.stdout + proc.stderr
+
+
+def test_a_nested_model_is_drawn_on_the_graphviz_found(cpu_env, tmp_path: Path) -> None:
+    """verify.graphviz.plot_model (the example's plot_graph draws through it) draws what
+    Keras' defaults crash on (Graphviz 2.42/2.43) by drawing again with curved edges, and
+    says so; elsewhere it draws as Keras does. plot_graph draws the nested model too."""
+    from tests.graphviz_probe import nested_ortho_crashes
+
+    code = ("import sys, pathlib; sys.path.insert(0, sys.argv[1]); import keras\n"
+            "import mnist_dense as md\n"
+            "from verify.checks.check_model_graph import nested_model\n"
+            "from verify.graphviz import plot_model\n"
+            "out = pathlib.Path(sys.argv[2])\n"
+            "print(plot_model(keras, nested_model(keras), out / 'nested.png', "
+            "expand_nested=True))\n"
+            "print(md.plot_graph(nested_model(keras), out)[1])\n")
+    done = cpu_env.run("-c", code, REPO / "examples", tmp_path,
+                       env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    note, message = done.stdout.strip().splitlines()[-2:]
+    png_size(tmp_path / "nested.png")
+    if nested_ortho_crashes():
+        assert "crashed with Keras' default orthogonal edges" in note and "maze.c" in note
+        assert note.endswith('drawn with splines="spline"')
+    else:
+        assert note == "None"
+    png_size(tmp_path / "model.png")
+    assert message.startswith(f"model graph: {tmp_path / 'model.png'}")

@@ -35,3 +35,10 @@ def test_stand_in_outputs_are_labelled_and_the_tf_log_is_hidden(cpu_env, tmp_pat
     # The reason is said plainly, once, on stdout.
     assert proc.stdout.count("synthetic stand-in, NOT MNIST, because: download skipped "
                              "(KERASUP_OFFLINE is set)") == 1
+    # The figures, and the last line a person reads, repeat that it is not MNIST.
+    lines = proc.stdout.strip().splitlines()
+    accuracy = next(line for line in lines if line.startswith("test accuracy: "))
+    for line in (accuracy, lines[-1]):
+        assert line.endswith("synthetic stand-in, NOT MNIST: these figures say nothing about "
+                             "MNIST"), line
+    assert lines[-1].startswith(f"wrote {len(metrics['outputs'])} files to {out}")

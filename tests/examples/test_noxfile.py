@@ -19,7 +19,8 @@ from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 
 REPO = Path(__file__).resolve().parents[2]
 NOXFILE = REPO / "noxfile.py"
-SESSIONS = {"tests", "lint", "lock", "verify", "examples", "bench", "pristine"}
+SESSIONS = {"tests", "lint", "lock", "verify", "examples", "bench", "pristine", "peers",
+            "live_index"}
 
 
 def sessions_in_source() -> dict[str, ast.FunctionDef]:
@@ -126,7 +127,7 @@ def test_nox_lists_the_sessions_with_their_docstrings():
                   if line[:2] in ("* ", "- "))
     test_sessions = {f"tests-{version}" for version in PYTHONS}
     assert set(listed) == test_sessions | {"lint", "lock", "verify", "examples", "bench",
-                                           "pristine"}
+                                           "pristine", "peers", "live_index"}
     assert all(doc.strip() for doc in listed.values())
     selected = {line[2:].split(" -> ")[0] for line in proc.stdout.splitlines()
                 if line.startswith("* ")}

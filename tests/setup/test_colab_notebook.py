@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 
 from setup import colab
 from tests.conftest import CPU_LOCK, REPO, uv_bin
+from tests.graphviz_probe import expected_graph_status, nested_ortho_crashes, ready_but_for_graphviz
 
 NOTEBOOK = REPO / "setup" / "colab.ipynb"
 KERNEL = "kerasup-colab-runtime"
@@ -138,17 +139,20 @@ def test_notebook_installs_verifies_and_shows_results(tmp_path, monkeypatch, mni
         assert "no restart needed" in text and "RESTART NEEDED" not in text
     assert (tmp_path / "keras-home" / "keras.json").is_file()
 
-    # verify passed, on the real digits, and said so in a rendered table.
+    # verify passed, on the real digits, and said so in a rendered table (where this Graphviz
+    # crashes on nested models, 2.42/2.43 as Colab's Ubuntu has, model_graph warns).
     report = json.loads((runtime / "share" / "kerasup" / "verify-report.json").read_text())
     statuses = {c["name"]: c["status"] for c in report["checks"]}
-    assert report["ok"] is True, statuses
+    assert ready_but_for_graphviz(report), statuses
+    assert statuses.pop("model_graph") == expected_graph_status()
     assert set(statuses.values()) == {"pass"}, statuses
     mnist = next(c for c in report["checks"] if c["name"] == "mnist")
     assert "synthetic" not in json.dumps(mnist).lower(), mnist
     html = [out["data"]["text/html"] for cell in nb.cells for out in cell.get("outputs", [])
             if "text/html" in out.get("data", {})]
-    assert any("kerasup-verify" in h and "All checks passed" in h for h in html), html
-    assert "ALL CHECKS PASSED" in text
+    if not nested_ortho_crashes():
+        assert any("kerasup-verify" in h and "All checks passed" in h for h in html), html
+        assert "ALL CHECKS PASSED" in text
 
     # The model graph and the training curves, inline.
     assert (work / "kerasup-out" / "verify" / "model.png").is_file()

@@ -101,6 +101,28 @@ def test_fleet_groups_causes_and_counts_every_expected_host(lab: tuple[Path, Pat
         ["lab01", "lab02", "lab03", "lab04", "lab05", "lab06", "lab07"])}
 
 
+def test_version_spread_reads_the_schema_2_versions_block(tmp_path: Path) -> None:
+    """A v2 report's versions block (Keras, Graphviz...) joins the spread; v1 reports stay
+    readable beside it."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    _write(reports, "old", _report("old"))
+    new = {**_report("new"), "schema_version": 2,
+           "versions": {"python": "3.12.1", "tensorflow": "2.21.0", "keras": "3.15.1",
+                        "numpy": "2.5.5", "pydot": "4.0.1", "nvidia_driver": None,
+                        "graphviz": "dot - graphviz version 2.43.0 (0)"}}
+    jsonschema.validate(new, json.loads(SCHEMA_PATH.read_text()))
+    without = {k: v for k, v in new.items() if k != "versions"}
+    with pytest.raises(jsonschema.ValidationError, match="versions"):
+        jsonschema.validate(without, json.loads(SCHEMA_PATH.read_text()))
+    _write(reports, "new", new)
+    fleet = build_fleet(load_reports(reports))
+    assert {h.host: h.state for h in fleet.hosts} == {"old": "ready", "new": "ready"}
+    assert fleet.spread["keras"] == {"3.15.1": ["new"]}
+    assert fleet.spread["graphviz"] == {"dot - graphviz version 2.43.0 (0)": ["new"]}
+    assert fleet.spread["tensorflow"] == {"2.21.0": ["new", "old"]}
+
+
 def test_cli_writes_every_format_and_exits_non_zero(lab: tuple[Path, Path], tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     reports, inventory = lab

@@ -157,12 +157,20 @@ def _versions(report: dict[str, Any]) -> dict[str, str]:
     gpu = _check(report, "gpu").get("details", {})
     build = gpu.get("build") if isinstance(gpu.get("build"), dict) else {}
     driver = gpu.get("driver") if isinstance(gpu.get("driver"), dict) else {}
-    return {
+    # schema 2's versions block (verify.versions) where there is one; a v1 report has none
+    installed = report.get("versions") if isinstance(report.get("versions"), dict) else {}
+    found = {
         "python": str(report["machine"].get("python", "?")),
-        "tensorflow": str(build.get("tf_version") or "?"),
-        "nvidia driver": str(driver.get("driver_version") or "none"),
+        "tensorflow": str(installed.get("tensorflow") or build.get("tf_version") or "?"),
+        "nvidia driver": str(installed.get("nvidia_driver") or driver.get("driver_version")
+                             or "none"),
         "platform": str(report["machine"].get("conda_platform", "?")),
     }
+    for key, shown in (("keras", "keras"), ("numpy", "numpy"), ("graphviz", "graphviz"),
+                       ("pydot", "pydot")):
+        if installed:
+            found[shown] = str(installed.get(key) or "none")
+    return found
 
 
 def _spread(statuses: Sequence[HostStatus]) -> dict[str, dict[str, list[str]]]:

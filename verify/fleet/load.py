@@ -46,7 +46,7 @@ def _structural_problem(data: Any) -> str | None:
     missing = [k for k in schema["required"] if k not in data]
     if missing:
         return f"missing {', '.join(missing)}"
-    if data.get("schema_version") != schema["properties"]["schema_version"]["const"]:
+    if data.get("schema_version") not in schema["properties"]["schema_version"]["enum"]:
         return f"schema_version {data.get('schema_version')!r} is not supported"
     checks = data.get("checks")
     if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
