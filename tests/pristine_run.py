@@ -37,8 +37,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("KERASUP_PRISTINE_CACHE") or REPO / ".nox" / "pristine")
 SUITES = {"12": "bookworm", "13": "trixie"}
-MNIST = next((p for p in (REPO.parent / "shared" / "data" / "mnist-t10k",
-                          Path("/work/shared/data/mnist-t10k")) if p.is_dir()), None)
+MNIST = next((p for p in (REPO.parent / "shared" / "data" / "mnist-t10k",) if p.is_dir()), None)
 USER = "kerasup-newcomer"
 PIP_USER = "pip-newcomer"
 INCLUDE = "git,python3-venv,ca-certificates"
