@@ -4,17 +4,32 @@
 installed where PATH does not reach (the Windows installer's folder, Homebrew's prefix, this
 environment's own ``bin``): then the fix is to add that folder to PATH, not to install it
 again. Public: the model_graph check and ``examples/mnist_dense.py`` both use it.
+
+``dot`` gets a deadline: a broken Graphviz or a wedged network mount under it would otherwise
+hang verify for good. :func:`dot_version` stops ``dot -V`` after :data:`VERSION_TIMEOUT`
+seconds (:class:`DotHung`); :func:`dot_deadline` ends every ``dot`` that this process started
+(pydot runs it without a timeout) once :data:`RENDER_TIMEOUT` seconds have passed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import shutil
+import signal
+import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TRAP", "dot_advice", "find_dot_off_path", "install_fix", "path_fix"]
+__all__ = ["RENDER_TIMEOUT", "TRAP", "VERSION_TIMEOUT", "Deadline", "DotHung", "dot_advice",
+           "dot_deadline", "dot_version", "find_dot_off_path", "hung_fix", "install_fix",
+           "path_fix"]
+
+VERSION_TIMEOUT = 15.0  # `dot -V` answers in milliseconds
+RENDER_TIMEOUT = 30.0  # the tutorial's graph renders in well under a second
 
 TRAP = ("`pip install graphviz` installs only a Python wrapper, not the Graphviz `dot` program "
         "Keras runs; pydot (Python) and dot (a system program on PATH) are both needed")
@@ -82,3 +97,88 @@ def dot_advice(system: str | None = None) -> str | None:
                 f"add it: {path_fix(found, system)}")
     return ("Graphviz's dot is not installed (not on PATH); install it: "
             + "; ".join(install_fix(system).splitlines()))
+
+
+class DotHung(Exception):
+    """``dot`` did not finish within its deadline."""
+
+
+def hung_fix(dot: str) -> str:
+    """What to check when ``dot`` hangs."""
+    return (f"run `{dot} -V` yourself: if it hangs too, Graphviz is broken or a network file "
+            "system it reads (fonts, its plugins) is not answering; reinstall Graphviz or fix "
+            "that mount, then run again")
+
+
+def dot_version(dot: str, timeout: float = VERSION_TIMEOUT) -> str:
+    """The first line ``dot -V`` prints; DotHung when it does not end within ``timeout``
+    seconds (it and whatever it started are then ended, in their own session)."""
+    try:
+        proc = subprocess.Popen([dot, "-V"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=os.name != "nt")
+    except OSError as exc:
+        return f"unknown ({exc.strerror or exc})"
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _end_tree(proc)
+        raise DotHung(f"Graphviz's dot ({dot}) did not answer `dot -V` within {timeout:g} s") \
+            from None
+    text = (err or out).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def _end_tree(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(OSError):
+        if os.name == "nt":
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+        proc.communicate(timeout=5)
+
+
+class Deadline:
+    """Whether :func:`dot_deadline` had to end a ``dot``."""
+
+    def __init__(self) -> None:
+        self.expired = False
+
+
+def _end_dots(name: str) -> bool:
+    """End every ``dot`` process this process started, and what each started."""
+    try:
+        import psutil
+    except ImportError:
+        return False
+    ended = False
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name().lower() in (name, f"{name}.exe"):
+                for proc in (*child.children(recursive=True), child):
+                    with contextlib.suppress(psutil.Error):
+                        proc.kill()
+                ended = True
+    return ended
+
+
+@contextlib.contextmanager
+def dot_deadline(seconds: float = RENDER_TIMEOUT, name: str = "dot") -> Iterator[Deadline]:
+    """Within the block, any ``dot`` this process runs is ended after ``seconds``; the
+    yielded :class:`Deadline` says whether that happened (the caller reports it)."""
+    state = Deadline()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(seconds):
+            if _end_dots(name):
+                state.expired = True
+
+    watcher = threading.Thread(target=watch, name="kerasup-dot-deadline", daemon=True)
+    watcher.start()
+    try:
+        yield state
+    finally:
+        done.set()
+        watcher.join()

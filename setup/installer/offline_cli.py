@@ -20,7 +20,7 @@ from envs.contract.errors import CannotProceed, ExitCode, UsageError
 from envs.contract.facts import DEFAULT_PYTHON
 from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
-from setup.installer import jupyter
+from setup.installer import jupyter, preflight
 from setup.installer.pythons import resolve_python
 from setup.installer.runner import emit
 from setup.installer.target import Target
@@ -124,6 +124,7 @@ def from_bundle(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     # Not the bundle's own folder: a USB stick is read-only, or gone tomorrow.
     prefix = Path(args.prefix or Path.home() / "kerasup-env").expanduser().absolute()
+    preflight.check_place(prefix)  # unwritable or noexec: one line, before any work
     python = _bundle_python(args, environ)
     with tempfile.TemporaryDirectory(prefix="kerasup-bundle-") as tmp:
         root = open_bundle(args.from_bundle, Path(tmp))

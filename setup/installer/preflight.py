@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.contract import facts, flags, lockheader, nvidia, platforms
+from envs.contract import facts, flags, lockheader, nvidia, places, platforms
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
 
-__all__ = ["Disk", "check_disk", "check_lock_covers", "check_python", "check_variant",
-           "driver_check", "driver_report", "prefix_kind", "prefix_owner", "proxy_report",
-           "select_lock", "size_report"]
+__all__ = ["Disk", "check_disk", "check_lock_covers", "check_place", "check_python",
+           "check_variant", "driver_check", "driver_report", "prefix_kind", "prefix_owner",
+           "proxy_report", "select_lock", "size_report"]
 
 
 def check_variant(variant: str) -> facts.Variant:
@@ -65,8 +65,26 @@ def check_lock_covers(lock: Path, *, variant: str, platform: str,
     return covered
 
 
+def check_place(prefix: Path) -> None:
+    """UsageError when this account cannot write at ``prefix`` or its file system cannot run
+    programs (``noexec``): one line with the fix, before anything is installed."""
+    blocked = places.unwritable(prefix)
+    if blocked is not None:
+        raise UsageError(f"prefix {prefix}: {places.account()} cannot write in {blocked}",
+                         fix="choose a folder you own, e.g. --prefix ~/kerasup-env, or run as "
+                             "the account that owns it")
+    mount = places.noexec_mount(prefix)
+    if mount is not None:
+        raise UsageError(f"prefix {prefix} is on {mount}, which is mounted noexec: an "
+                         "environment there cannot run its programs or load its libraries",
+                         fix=f"choose a prefix on another file system (e.g. --prefix "
+                             f"~/kerasup-env), or remount it: sudo mount -o remount,exec {mount}")
+
+
 def prefix_kind(prefix: Path) -> str:
-    """"new" (absent or empty), "venv" or "conda"; UsageError for anything else."""
+    """"new" (absent or empty), "venv" or "conda"; UsageError for anything else, or for a
+    place this account cannot use (:func:`check_place`)."""
+    check_place(prefix)
     if prefix.is_symlink() or (prefix.exists() and not prefix.is_dir()):
         raise UsageError(f"prefix {prefix} exists and is not a directory",
                          fix="choose another --prefix")

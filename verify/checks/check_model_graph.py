@@ -6,7 +6,6 @@ import contextlib
 import importlib.metadata
 import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,19 @@ from typing import Any
 from verify import tutorial
 from verify._keras import import_keras
 from verify.cli import Options
-from verify.graphviz import TRAP, find_dot_off_path, install_fix, path_fix
+from verify.graphviz import (
+    RENDER_TIMEOUT,
+    TRAP,
+    DotHung,
+    dot_deadline,
+    dot_version,
+    find_dot_off_path,
+    hung_fix,
+    install_fix,
+    path_fix,
+)
 from verify.machine import install_command
 from verify.plugin import Recorder
-
-
-def dot_version(dot: str) -> str:
-    try:
-        proc = subprocess.run([dot, "-V"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"unknown ({exc})"
-    return (proc.stderr or proc.stdout).strip().splitlines()[0] if (proc.stderr or proc.stdout)\
-        .strip() else "unknown"
 
 
 def _writable_dir(out: Path) -> str | None:
@@ -48,6 +48,44 @@ def test_model_graph(check: Recorder, options: Options) -> None:
         _draw(check, Path(scratch), kept=False)
 
 
+def _plot(check: Recorder, keras: Any, model: Any, path: Path) -> None:
+    """plot_model to ``path``; a ``dot`` still running after its deadline is ended, and
+    reported here (DotHung: the next drawing would hang too)."""
+    with dot_deadline() as deadline:
+        try:
+            keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
+                                   show_layer_names=True)
+        except Exception:
+            if not deadline.expired:
+                raise
+    if deadline.expired:
+        dot = check.details.get("dot") or "dot"
+        check.problem(f"Graphviz's dot ({dot}) did not finish drawing {path.name} within "
+                      f"{RENDER_TIMEOUT:g} s and was ended", hung_fix(str(dot)))
+        raise DotHung(path.name)
+
+
+def _look_for_dot(check: Recorder) -> None:
+    """Record where ``dot`` is and its version, or why Keras cannot run it."""
+    dot = shutil.which("dot")
+    check.detail("dot", dot)
+    if dot:
+        try:
+            check.detail("dot_version", dot_version(dot))
+        except DotHung as exc:
+            check.problem(str(exc), hung_fix(dot))
+    elif (found := find_dot_off_path()) is not None:
+        check.detail("dot_off_path", str(found))
+        check.problem(f"Graphviz's dot is installed at {found}, but {found.parent} is not on "
+                      "PATH, so Keras cannot run it", path_fix(found))
+    else:
+        trap = ""
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            trap = (f"; the Python package graphviz {importlib.metadata.version('graphviz')} "
+                    "is installed, but that is not the program")
+        check.problem(f"Graphviz's dot is not on PATH{trap} ({TRAP})", install_fix())
+
+
 def _draw(check: Recorder, out: Path, *, kept: bool) -> None:
     check.detail("out", str(out))
     check.detail("kept", kept)
@@ -59,20 +97,7 @@ def _draw(check: Recorder, out: Path, *, kept: bool) -> None:
         check.detail("pydot", None)
         check.problem(f"pydot is not importable ({exc}): plot_model cannot draw ({TRAP})",
                       install_command("pydot>=3"))
-    dot = shutil.which("dot")
-    check.detail("dot", dot)
-    if dot:
-        check.detail("dot_version", dot_version(dot))
-    elif (found := find_dot_off_path()) is not None:
-        check.detail("dot_off_path", str(found))
-        check.problem(f"Graphviz's dot is installed at {found}, but {found.parent} is not on "
-                      "PATH, so Keras cannot run it", path_fix(found))
-    else:
-        trap = ""
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            trap = (f"; the Python package graphviz {importlib.metadata.version('graphviz')} "
-                    "is installed, but that is not the program")
-        check.problem(f"Graphviz's dot is not on PATH{trap} ({TRAP})", install_fix())
+    _look_for_dot(check)
     unwritable = _writable_dir(out)
     if unwritable:
         check.problem(f"cannot write to the output directory {out}: {unwritable}",
@@ -88,8 +113,9 @@ def _draw(check: Recorder, out: Path, *, kept: bool) -> None:
         path = out / f"model.{ext}"
         path.unlink(missing_ok=True)
         try:
-            keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
-                                   show_layer_names=True)
+            _plot(check, keras, model, path)
+        except DotHung:
+            break
         except Exception as exc:  # plot_model raises ImportError/OSError/pydot errors
             text = str(exc).strip().splitlines()
             message = f"{type(exc).__name__}: {text[0] if text else ''}"
