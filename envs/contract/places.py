@@ -17,10 +17,16 @@ _NOEXEC = getattr(os, "ST_NOEXEC", 0)  # Linux; elsewhere nothing is reported
 
 
 def nearest_existing(path: Path) -> Path:
-    """``path`` itself when it exists, else its closest existing parent folder."""
+    """``path`` itself when this account can see it, else its closest parent folder that it
+    can see (a folder it may not enter hides everything below it)."""
     path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
+    while path != path.parent:
+        try:
+            path.stat()
+        except OSError:  # absent, or below a folder this account cannot enter
+            path = path.parent
+            continue
+        return path
     return path
 
 
