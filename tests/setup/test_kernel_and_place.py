@@ -141,3 +141,20 @@ def test_a_noexec_prefix_names_the_mount(tmp_path: Path) -> None:
 def test_bootstrap_help_still_runs() -> None:
     assert subprocess.run([sys.executable, str(BOOTSTRAP), "--help"], cwd=REPO,
                           capture_output=True, timeout=60, check=False).returncode == 0
+
+
+def test_a_kernel_another_kerasup_environment_registered_may_be_replaced(tmp_path: Path) -> None:
+    """The documented re-registration: same name, the Python of an environment kerasup made
+    (its marker), e.g. the default .venv of another checkout."""
+    other = tmp_path / "other-env"
+    (other / "share" / "kerasup").mkdir(parents=True)
+    (other / "share" / "kerasup" / "created-by-kerasup").write_text("2026-01-01T00:00:00Z\n")
+    data = tmp_path / "jupyter"
+    spec = data / "kernels" / "kerasup-lab"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [str(other / "bin" / "python")],
+                                                  "display_name": "old"}))
+    ran = bootstrap(tmp_path, "--prefix", str(tmp_path / "env"), "--kernel-name", "kerasup-lab",
+                    "--dry-run", JUPYTER_DATA_DIR=str(data))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "would register the Jupyter kernel kerasup-lab" in ran.stdout
