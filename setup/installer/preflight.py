@@ -172,10 +172,10 @@ def driver_check(variant: str, environ: Mapping[str, str]) -> tuple[str | None, 
     none did); (None, False) for the others."""
     if not facts.variant(variant).needs_nvidia_driver:
         return None, False
-    found = nvidia.query_driver(environ)
+    found, why = nvidia.query_driver_why(environ)
     if found:
         return f"NVIDIA driver: {found.describe()}", False
-    return f"warning: {NO_DRIVER}", True
+    return f"warning: {why or NO_DRIVER}", True
 
 
 def driver_report(variant: str, environ: Mapping[str, str]) -> str | None:
