@@ -372,36 +372,12 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
     return result
 
 
-_OUTPUT_SUFFIXES = (".png", ".json", ".keras")  # what run() writes into --out
-
-
-def unsafe_out(out: Path) -> str | None:
-    """Why ``--out`` cannot take this program's files safely, or None: it must be a folder
-    (or new), and every file there it would write must be new or regular: plotting and
-    saving write through a link, so a planted one (``model.png -> ~/.bashrc``) is refused
-    (envs.contract.fileio's rule)."""
-    from envs.contract.fileio import UnsafeTarget, output_kind
-
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        return f"--out {out}: not a folder (fix: name a new or existing folder)"
-    if not out.is_dir():
-        return None
-    for entry in sorted(out.iterdir()):
-        if entry.suffix not in _OUTPUT_SUFFIXES:
-            continue
-        try:
-            if output_kind(entry) == "file":
-                continue
-        except UnsafeTarget as exc:
-            return f"--out {out}: {entry.name} {exc.strerror} (fix: {exc.fix}, or another --out)"
-        return f"--out {out}: {entry.name} is a device or FIFO (fix: use another --out)"
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: 0 on success, 2 for a bad --data path."""
     args = _parse_args(argv)  # before Keras: --help and usage errors answer at once
-    refused = unsafe_out(args.out)
+    from envs.contract.fileio import output_folder_problem  # no writing through a planted link
+
+    refused = output_folder_problem(args.out, (".png", ".json", ".keras"), flag="--out")
     if refused:
         print(f"error: {refused}", file=sys.stderr)
         return 2

@@ -12,7 +12,8 @@
   report (verify's ``--json``/``--junit``, the fleet's outputs): a new or regular file is
   written atomically; a character device, a FIFO, or this process's own descriptor
   (``/dev/stdout``, ``/dev/fd/N``) is written to directly and never replaced; anything else
-  (a directory, a block device, a socket, a symbolic link) is refused (:class:`UnsafeTarget`).
+  (a directory, a block device, a socket, a symbolic link) is refused (:class:`UnsafeTarget`);
+  :func:`output_folder_problem` applies it to the files a program writes into an output folder.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "file_sha256",
     "is_regular_file",
     "move_aside",
+    "output_folder_problem",
     "output_kind",
     "timestamp",
     "write_atomic",
@@ -307,3 +309,23 @@ def write_outputs(outputs: Mapping[Path, str | bytes]) -> None:
     for path, tmp in staged.items():
         tmp.replace(path)
         _fsync_dir(path.parent)
+
+
+def output_folder_problem(out: Path, suffixes: tuple[str, ...], *, flag: str) -> str | None:
+    """Why the folder ``out`` cannot take a program's files (those ending in ``suffixes``),
+    written by libraries that follow links (matplotlib, Keras), or None: ``out`` must be a
+    folder or new, and each such file in it new or regular (:func:`output_kind`)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        return f"{flag} {out}: not a folder (fix: name a new or existing folder)"
+    if not out.is_dir():
+        return None
+    for entry in sorted(out.iterdir()):
+        if entry.suffix not in suffixes:
+            continue
+        try:
+            if output_kind(entry) == "file":
+                continue
+        except UnsafeTarget as exc:
+            return f"{flag} {out}: {entry.name} {exc.strerror} (fix: {exc.fix}, or another {flag})"
+        return f"{flag} {out}: {entry.name} is a device or FIFO (fix: choose another {flag})"
+    return None
