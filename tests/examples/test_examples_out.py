@@ -37,3 +37,18 @@ def test_a_device_is_not_a_folder() -> None:
     done = _run("/dev/null")
     assert done.returncode == 2 and "not a folder" in done.stderr
     assert Path("/dev/null").is_char_device()
+
+
+@pytest.mark.slow
+def test_the_notebook_runner_refuses_a_planted_link(cpu_env, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (out / "mnist_dense.executed.ipynb").symlink_to(victim)
+    done = subprocess.run([str(cpu_env.python), str(REPO / "examples" / "run_notebook.py"),
+                           "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "executed.ipynb is a symbolic link" in done.stderr and "Traceback" not in done.stderr
+    assert victim.read_text() == "precious"
