@@ -379,6 +379,12 @@ def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: 0 on success, 2 for a bad --data path."""
     args = _parse_args(argv)  # before Keras: --help and usage errors answer at once
+    from envs.contract.fileio import output_folder_problem  # no writing through a planted link
+
+    refused = output_folder_problem(args.out, (".png", ".json", ".keras"), flag="--out")
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     if not args.verbose:
         from verify.tf_log import quiet_tensorflow
 

@@ -12,6 +12,7 @@ reach the notebook as environment variables (``KERASUP_DATA``, ``KERASUP_EPOCHS`
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tempfile
@@ -87,6 +88,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="KERASUP_OUT; the executed notebook is saved there too")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("envs") is None:  # a bare checkout: the toolkit root has it
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from envs.contract.fileio import output_folder_problem  # no writing through a planted link
+
+    refused = output_folder_problem(args.out, (".png", ".json", ".keras", ".ipynb"),
+                                    flag="--out")
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
 
     env = {"KERASUP_OUT": str(args.out.resolve())}
     if args.data:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from envs.contract import places
 from envs.contract.errors import CannotProceed, ExitCode, KerasupError, LockError, UsageError
 from envs.contract.platforms import current_platform
 from verify import SCHEMA_VERSION, __version__, preload
@@ -188,6 +189,18 @@ def _refuse_missing_cwd() -> None:
                             fix="cd to an existing folder (e.g. cd ~) and run again") from None
 
 
+def _refuse_noexec_prefix() -> None:
+    """An environment on a ``noexec`` mount cannot load its compiled libraries: name the
+    mount once, instead of several checks failing with "reinstall" (which cannot help)."""
+    mount = places.noexec_mount(Path(sys.prefix))
+    if mount is not None:
+        raise CannotProceed(f"this environment ({sys.prefix}) is on {mount}, which is mounted "
+                            "noexec: its compiled libraries (TensorFlow, NumPy) cannot load",
+                            fix=f"remount it with exec (sudo mount -o remount,exec {mount}), "
+                                "or install the environment on another file system with "
+                                "setup's --prefix")
+
+
 def _scratch_dir() -> Path:
     """A private folder for pytest's JUnit XML until the run is complete."""
     try:
@@ -234,6 +247,7 @@ def _run(options: Options, ascii_only: bool) -> int:
     from verify.reports import commit, refuse_unwritable
 
     _refuse_missing_cwd()
+    _refuse_noexec_prefix()
     refuse_unwritable({"--json": options.json, "--junit": options.junit})
     _refuse_bad_lock(options)
     context = resolve_context(options.variant, options.lock, options.expect_gpu)

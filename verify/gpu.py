@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envs.contract.nvidia import WSL_LIB, find_nvidia_smi
+from envs.contract.nvidia import WSL_LIB, find_nvidia_smi, hung_reason
 
 __all__ = [
     "BuildInfo",
@@ -176,10 +176,14 @@ def probe_driver() -> tuple[DriverInfo | None, list[str]]:
         reasons.append(f"nvidia-smi is not on PATH (nor in {WSL_LIB})")
         return None, reasons
     try:
-        out = subprocess.run([smi], capture_output=True, text=True, timeout=20)
+        out = subprocess.run([smi], capture_output=True, text=True, timeout=20,
+                             stdin=subprocess.DEVNULL)
         q = subprocess.run([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                           capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+                           capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        reasons.append(hung_reason(smi, 20))
+        return None, reasons
+    except OSError as exc:
         reasons.append(f"nvidia-smi failed: {exc}")
         return None, reasons
     if out.returncode != 0:

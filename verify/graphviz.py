@@ -14,14 +14,21 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SPLINE_WORKAROUND", "TRAP", "conda_graphviz", "crash_text", "dot_advice",
-           "dot_version", "find_dot_off_path", "install_fix", "newer_graphviz_fix", "path_fix",
-           "plot_model"]
+__all__ = ["RENDER_TIMEOUT", "SPLINE_WORKAROUND", "TRAP", "VERSION_TIMEOUT", "Deadline",
+           "DotHung", "conda_graphviz", "crash_text", "dot_advice", "dot_deadline",
+           "dot_version", "find_dot_off_path", "hung_fix", "install_fix", "newer_graphviz_fix",
+           "path_fix", "plot_model"]
+
+VERSION_TIMEOUT = 15.0  # `dot -V` answers in milliseconds
+RENDER_TIMEOUT = 30.0  # the tutorial's graph renders in well under a second
 
 TRAP = ("`pip install graphviz` installs only a Python wrapper, not the Graphviz `dot` program "
         "Keras runs; pydot (Python) and dot (a system program on PATH) are both needed")
@@ -98,14 +105,44 @@ def dot_advice(system: str | None = None) -> str | None:
             + "; ".join(install_fix(system).splitlines()))
 
 
-def dot_version(dot: str = "dot", timeout: float = 30) -> str:
-    """``dot -V``'s line ("dot - graphviz version 2.43.0 (0)"), or ``unknown (why)``."""
+class DotHung(Exception):
+    """``dot`` did not finish within its deadline."""
+
+
+def hung_fix(dot: str) -> str:
+    """What to check when ``dot`` hangs."""
+    return (f"run `{dot} -V` yourself: if it hangs too, Graphviz is broken or a network file "
+            "system it reads (fonts, its plugins) is not answering; reinstall Graphviz or fix "
+            "that mount, then run again")
+
+
+def dot_version(dot: str = "dot", timeout: float = VERSION_TIMEOUT) -> str:
+    """The first line ``dot -V`` prints; DotHung when it does not end within ``timeout``
+    seconds (it and whatever it started are then ended, in their own session)."""
     try:
-        proc = subprocess.run([dot, "-V"], capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"unknown ({exc})"
-    lines = (proc.stderr or proc.stdout).strip().splitlines()
-    return lines[0] if lines else "unknown"
+        proc = subprocess.Popen([dot, "-V"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
+                                start_new_session=os.name != "nt")
+    except OSError as exc:
+        return f"unknown ({exc.strerror or exc})"
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _end_tree(proc)
+        raise DotHung(f"Graphviz's dot ({dot}) did not answer `dot -V` within {timeout:g} s") \
+            from None
+    text = (err or out).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def _end_tree(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(OSError):
+        if os.name == "nt":
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+        proc.communicate(timeout=5)
 
 
 def crash_text(error: BaseException | str) -> str | None:
@@ -162,6 +199,55 @@ def plot_model(keras: Any, model: Any, path: Path, **options: Any) -> str | None
         if crash is None or "splines" in options:
             raise
         keras.utils.plot_model(model, to_file=str(path), **options, splines="spline")
-        return (f"Graphviz ({dot_version()}) crashed with Keras' default orthogonal edges "
+        try:
+            version = dot_version()
+        except DotHung:
+            version = "dot -V did not answer"
+        return (f"Graphviz ({version}) crashed with Keras' default orthogonal edges "
                 f"({crash}); drawn with {SPLINE_WORKAROUND}")
     return None
+
+
+class Deadline:
+    """Whether :func:`dot_deadline` had to end a ``dot``."""
+
+    def __init__(self) -> None:
+        self.expired = False
+
+
+def _end_dots(name: str) -> bool:
+    """End every ``dot`` process this process started, and what each started."""
+    try:
+        import psutil
+    except ImportError:
+        return False
+    ended = False
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name().lower() in (name, f"{name}.exe"):
+                for proc in (*child.children(recursive=True), child):
+                    with contextlib.suppress(psutil.Error):
+                        proc.kill()
+                ended = True
+    return ended
+
+
+@contextlib.contextmanager
+def dot_deadline(seconds: float = RENDER_TIMEOUT, name: str = "dot") -> Iterator[Deadline]:
+    """Within the block, any ``dot`` this process runs is ended after ``seconds``; the
+    yielded :class:`Deadline` says whether that happened (the caller reports it)."""
+    state = Deadline()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(seconds):
+            if _end_dots(name):
+                state.expired = True
+
+    watcher = threading.Thread(target=watch, name="kerasup-dot-deadline", daemon=True)
+    watcher.start()
+    try:
+        yield state
+    finally:
+        done.set()
+        watcher.join()

@@ -82,9 +82,12 @@ def _graphviz(checks: list[CheckResult]) -> str | None:
     dot = shutil.which("dot")
     if dot is None:
         return None
-    from verify.graphviz import dot_version
+    from verify.graphviz import DotHung, dot_version
 
-    return dot_version(dot, timeout=10)
+    try:
+        return dot_version(dot, timeout=10)
+    except DotHung:
+        return "unknown (dot -V did not answer)"
 
 
 def _driver(checks: list[CheckResult]) -> str | None:

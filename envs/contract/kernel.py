@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
-__all__ = ["PREFIX", "display_name", "kernel_name", "register_argv"]
+__all__ = ["PREFIX", "display_name", "kernel_name", "name_problem", "register_argv"]
+
+# jupyter_client.kernelspec's own rule (_kernel_name_pat), which it applies after lowering
+# the name: ipykernel installs ``--name MyKernel`` as the folder ``mykernel``.
+_JUPYTER_NAME = re.compile(r"[a-z0-9._\-]+", re.IGNORECASE)
 
 PREFIX = "kerasup-"  # every kernel kerasup registers is called kerasup-<variant>[-<hash>]
 
@@ -41,3 +46,16 @@ def register_argv(env_python: str, name: str, display: str, *,
     where = ["--prefix", kernel_prefix] if kernel_prefix else ["--user"]
     return [env_python, "-m", "ipykernel", "install", *where, "--name", name,
             "--display-name", display]
+
+
+def name_problem(name: str) -> str | None:
+    """Why Jupyter cannot use ``name`` as a kernel's folder name; None when it can.
+
+    Jupyter's pattern, less ``.`` and ``..``: its pattern lets them through, and installing a
+    kernelspec first deletes ``kernels/<name>``, which for those is the kernels folder itself
+    or Jupyter's whole data folder."""
+    if not _JUPYTER_NAME.fullmatch(name):
+        return "a kernel name is ASCII letters, digits and . _ - (Jupyter's rule)"
+    if name in (".", ".."):
+        return "names the kernels folder or its parent, not a kernel"
+    return None

@@ -13,7 +13,8 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["WSL_LIB", "DriverQuery", "find_nvidia_smi", "query_driver"]
+__all__ = ["WSL_LIB", "DriverQuery", "find_nvidia_smi", "hung_reason", "query_driver",
+           "query_driver_why"]
 
 WSL_LIB = "/usr/lib/wsl/lib"
 
@@ -35,18 +36,35 @@ def find_nvidia_smi(environ: Mapping[str, str]) -> str | None:
     return shutil.which("nvidia-smi", path=path)
 
 
-def query_driver(environ: Mapping[str, str], timeout: float = 30) -> DriverQuery | None:
-    """The driver as ``nvidia-smi`` reports it; None when none answers."""
+def hung_reason(smi: str, timeout: float) -> str:
+    """What a ``nvidia-smi`` that does not answer means, and what to check."""
+    return (f"nvidia-smi ({smi}) did not answer within {timeout:g} s: the NVIDIA driver or a "
+            "GPU is hung (check: run nvidia-smi yourself and look at `dmesg` for NVRM/Xid "
+            "lines; a reboot usually clears it)")
+
+
+def query_driver_why(environ: Mapping[str, str], timeout: float = 30,
+                     ) -> tuple[DriverQuery | None, str | None]:
+    """The driver as ``nvidia-smi`` reports it, or None and why (None when there is no
+    ``nvidia-smi`` at all); a hung one is ended after ``timeout`` seconds and named."""
     smi = find_nvidia_smi(environ)
     if not smi:
-        return None
+        return None, None
     try:
         out = subprocess.run([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
+                             capture_output=True, text=True, timeout=timeout, check=False,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None, hung_reason(smi, timeout)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"nvidia-smi ({smi}) could not run: {exc}"
     first = out.stdout.strip().splitlines()[:1]
     if out.returncode != 0 or not first or "," not in first[0]:
-        return None
+        return None, None
     gpu, version = (part.strip() for part in first[0].rsplit(",", 1))
-    return DriverQuery(gpu, version)
+    return DriverQuery(gpu, version), None
+
+
+def query_driver(environ: Mapping[str, str], timeout: float = 30) -> DriverQuery | None:
+    """The driver as ``nvidia-smi`` reports it; None when none answers."""
+    return query_driver_why(environ, timeout)[0]

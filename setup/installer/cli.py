@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from envs.contract import facts, flags, platforms
+from envs.contract import facts, flags, kernel, platforms
 from envs.contract.errors import ExitCode, KerasupError, UsageError, signal_exit_code
-from setup.installer import credentials, offline_cli, workflow
+from setup.installer import credentials, jupyter, offline_cli, workflow
 from setup.installer.plan import Options
 from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
 from setup.installer.target import Target, find_dot
@@ -144,14 +144,20 @@ def python_path(args: argparse.Namespace) -> None:
 
 
 def _kernel_prefix(args: argparse.Namespace) -> Path | None:
-    if args.kernel_name is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", args.kernel_name):
-        raise UsageError(f"--kernel-name {args.kernel_name!r}: a kernel name is letters, digits "
-                         "and . _ -", fix="choose such a name, or drop --kernel-name")
+    problem = None if args.kernel_name is None else kernel.name_problem(args.kernel_name)
+    if problem:
+        raise UsageError(f"--kernel-name {args.kernel_name!r}: {problem}",
+                         fix="choose a name such as kerasup-lab, or drop --kernel-name")
+    if args.kernel_name is not None:
+        args.kernel_name = args.kernel_name.lower()  # the folder Jupyter makes (lower case)
     if args.kernel_prefix is None:
         return None
     if not str(args.kernel_prefix).strip():
         raise UsageError("--kernel-prefix is empty", fix="name a directory, e.g. /usr/local")
-    return args.kernel_prefix.expanduser().absolute()
+    where = args.kernel_prefix.expanduser().absolute()
+    if args.kernel:  # before any route installs anything
+        jupyter.refuse_unwritable(where / "share" / "jupyter" / "kernels", where)
+    return where
 
 
 def _find_dot(args: argparse.Namespace) -> int:
@@ -181,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if warning:
                 emit(f"kerasup: {warning}", sys.stderr)
             environ.update(child_tls_env(environ, user_cache(Target.current(), environ)))
+            args.kernel_prefix = _kernel_prefix(args)  # checked before any route starts
             done = offline_cli.dispatch(args, environ, REPO_ROOT)
             if done is not None:
                 return done

@@ -252,9 +252,7 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
     if options.in_place:
         kind = owner = "interpreter"
     else:
-        kind = preflight.prefix_kind(prefix)
-        if target == host:
-            preflight.check_writable(prefix)
+        kind = preflight.prefix_kind(prefix)  # unwritable or noexec: refused there
         owner = preflight.prefix_owner(prefix, kind, conda=options.conda,
                                        replace_foreign=options.replace_foreign)
     existing, unreadable = record.read(prefix) if owner != "foreign" else (None, None)

@@ -7,13 +7,12 @@ which combinations are refused, and why, from :mod:`envs.contract.platforms`.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from envs.contract import facts, flags, lockheader, nvidia, platforms
+from envs.contract import facts, flags, lockheader, nvidia, places, platforms
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.layout import Layout
 from setup.installer.netdiag import mask_url
@@ -23,8 +22,9 @@ try:
 except ImportError:  # Windows
     pwd = None  # type: ignore[assignment]
 
-__all__ = ["Disk", "check_disk", "check_lock_covers", "check_python", "check_variant",
-           "check_writable", "driver_check", "driver_report", "prefix_kind", "prefix_owner",
+__all__ = ["Disk", "check_disk", "check_lock_covers", "check_place", "check_python",
+           "check_variant", "driver_check", "driver_report", "prefix_kind",
+           "prefix_owner",
            "proxy_report", "select_lock", "size_report"]
 
 
@@ -71,8 +71,34 @@ def check_lock_covers(lock: Path, *, variant: str, platform: str,
     return covered
 
 
+def _owner(path: Path) -> str:
+    try:
+        return f" (owned by {pwd.getpwuid(path.stat().st_uid).pw_name})" if pwd else ""
+    except (KeyError, OSError):
+        return ""
+
+
+def check_place(prefix: Path) -> None:
+    """UsageError when this account cannot write at ``prefix`` or its file system cannot run
+    programs (``noexec``): one line with the fix, before anything is installed."""
+    blocked = places.unwritable(prefix)
+    if blocked is not None:
+        raise UsageError(f"prefix {prefix}: {places.account()} cannot write in {blocked}"
+                         f"{_owner(blocked)}",
+                         fix="choose a folder you own, e.g. --prefix ~/kerasup-env, or run as "
+                             "the account that owns it")
+    mount = places.noexec_mount(prefix)
+    if mount is not None:
+        raise UsageError(f"prefix {prefix} is on {mount}, which is mounted noexec: an "
+                         "environment there cannot run its programs or load its libraries",
+                         fix=f"choose a prefix on another file system (e.g. --prefix "
+                             f"~/kerasup-env), or remount it: sudo mount -o remount,exec {mount}")
+
+
 def prefix_kind(prefix: Path) -> str:
-    """"new" (absent or empty), "venv" or "conda"; UsageError for anything else."""
+    """"new" (absent or empty), "venv" or "conda"; UsageError for anything else, or for a
+    place this account cannot use (:func:`check_place`)."""
+    check_place(prefix)
     if prefix.is_symlink() or (prefix.exists() and not prefix.is_dir()):
         raise UsageError(f"prefix {prefix} exists and is not a directory",
                          fix="choose another --prefix")
@@ -112,24 +138,6 @@ def prefix_owner(prefix: Path, kind: str, *, conda: bool, replace_foreign: bool)
             fix="choose another --prefix, or add --replace-foreign to move it aside to "
                 f"{prefix.name}.old-<time> and make a new one (--yes does not do this)")
     return "foreign"
-
-
-def check_writable(prefix: Path) -> None:
-    """UsageError (one line) when this account cannot write the prefix, or the nearest
-    folder above it that exists (a student's install into a prefix root made)."""
-    probe = prefix
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if os.access(probe, os.W_OK | os.X_OK):
-        return
-    try:
-        owner = f" (owned by {pwd.getpwuid(probe.stat().st_uid).pw_name})" if pwd else ""
-    except (KeyError, OSError):
-        owner = ""
-    raise UsageError(f"this account cannot write {probe}{owner}, so it cannot install at "
-                     f"{prefix}",
-                     fix="choose a --prefix you can write (e.g. ~/kerasup-env), or ask an "
-                         "administrator to install there")
 
 
 @dataclass(frozen=True)
@@ -178,10 +186,10 @@ def driver_check(variant: str, environ: Mapping[str, str]) -> tuple[str | None, 
     none did); (None, False) for the others."""
     if not facts.variant(variant).needs_nvidia_driver:
         return None, False
-    found = nvidia.query_driver(environ)
+    found, why = nvidia.query_driver_why(environ)
     if found:
         return f"NVIDIA driver: {found.describe()}", False
-    return f"warning: {NO_DRIVER}", True
+    return f"warning: {why or NO_DRIVER}", True
 
 
 def driver_report(variant: str, environ: Mapping[str, str]) -> str | None:

@@ -175,7 +175,7 @@ def test_a_student_and_a_root_owned_prefix(linux_bundle, tmp_path):
         shutil.rmtree(shared)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
-    assert f"cannot write {lab}" in done.stderr and "owned by root" in done.stderr
+    assert f"cannot write in {lab}" in done.stderr and "owned by root" in done.stderr
     assert "Traceback" not in done.stderr
 
 

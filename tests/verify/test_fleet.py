@@ -191,5 +191,5 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     blocked = subprocess.run([sys.executable, "-m", "verify.fleet", str(tmp_path / "r"),
                               "--html", str(tmp_path / "ro" / "f.html")],
                              capture_output=True, text=True, env=env, cwd=tmp_path)
-    assert blocked.returncode == 3 and "Traceback" not in blocked.stderr
-    assert len(blocked.stderr.splitlines()) == 1
+    assert blocked.returncode == 2 and "Traceback" not in blocked.stderr  # refused up-front
+    assert len(blocked.stderr.splitlines()) == 1 and "--html" in blocked.stderr

@@ -16,6 +16,25 @@ from verify.machine import Context
 from verify.plugin import Recorder
 from verify.preflight import default_prefix
 
+START_TIMEOUT = 60  # seconds for the kernel's Python to start and print its prefix
+
+
+def _hung(exe: str) -> str:
+    return (f"the Jupyter kernel's Python {exe} did not start within {START_TIMEOUT} s "
+            "(it was ended)")
+
+
+def _hung_fix(exe: str) -> str:
+    return (f"run {exe} -c 'import sys' yourself: if it hangs too, check the file system it "
+            "lives on (a network mount that does not answer) and any antivirus scanning it")
+
+
+def _starts_here_in_time(argv: list[str]) -> bool:
+    try:
+        return _starts_here(argv)[0]
+    except subprocess.TimeoutExpired:
+        return False
+
 
 def _same_dir(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
@@ -26,8 +45,10 @@ def _prefix_of(python: str) -> str | None:
     base interpreter, so the path alone cannot say which environment it starts)."""
     try:
         done = subprocess.run([python, "-c", "import sys; print(sys.prefix)"],
-                              capture_output=True, text=True, timeout=60, check=False,
-                              stdin=subprocess.DEVNULL)
+                              capture_output=True, text=True, timeout=START_TIMEOUT,
+                              check=False, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise  # named by the caller: a kernel that cannot start in time is not "another"
     except (OSError, subprocess.SubprocessError):
         return None
     lines = done.stdout.strip().splitlines()
@@ -74,7 +95,10 @@ def test_jupyter_kernel(check: Recorder, context: Context) -> None:
     ours = specs.get(name)
     if ours is not None:
         argv = ours.get("spec", {}).get("argv", [])
-        here, exe = _starts_here(argv)
+        try:
+            here, exe = _starts_here(argv)
+        except subprocess.TimeoutExpired:
+            check.fail(_hung(argv[0]), _hung_fix(argv[0]))
         check.detail("resource_dir", ours.get("resource_dir"))
         check.detail("argv0", exe)
         if not here:
@@ -85,7 +109,7 @@ def test_jupyter_kernel(check: Recorder, context: Context) -> None:
         check.info(f"{name} ({shown!r}) starts {exe}, this environment's Python")
         return
     others = [n for n, s in specs.items() if n.startswith(kernel.PREFIX)
-              and _starts_here(s.get("spec", {}).get("argv", []))[0]]
+              and _starts_here_in_time(s.get("spec", {}).get("argv", []))]
     if others:
         check.info(f"{', '.join(sorted(others))} starts this environment's Python")
         return

@@ -17,11 +17,16 @@ from verify import tutorial
 from verify._keras import import_keras
 from verify.cli import Options
 from verify.graphviz import (
+    RENDER_TIMEOUT,
     SPLINE_WORKAROUND,
     TRAP,
+    Deadline,
+    DotHung,
     crash_text,
+    dot_deadline,
     dot_version,
     find_dot_off_path,
+    hung_fix,
     install_fix,
     newer_graphviz_fix,
     path_fix,
@@ -148,7 +153,10 @@ def _draw(check: Recorder, out: Path, variant: str, *, kept: bool) -> None:
     dot = shutil.which("dot")
     check.detail("dot", dot)
     if dot:
-        check.detail("dot_version", dot_version(dot))
+        try:
+            check.detail("dot_version", dot_version(dot))
+        except DotHung as exc:  # a broken Graphviz or a wedged mount: drawing would hang too
+            check.problem(str(exc), hung_fix(dot))
     elif (found := find_dot_off_path()) is not None:
         check.detail("dot_off_path", str(found))
         check.problem(f"Graphviz's dot is installed at {found}, but {found.parent} is not on "
@@ -168,22 +176,31 @@ def _draw(check: Recorder, out: Path, variant: str, *, kept: bool) -> None:
     check.phase("importing Keras")
     keras = import_keras(check)
     check.phase("rendering the model graph (PNG and SVG)")
-    files = _draw_flat(check, keras, out)
-    check.phase("rendering a nested model with Keras' defaults (expand_nested=True)")
-    nested = _draw_nested(check, keras, out, variant)
-    if nested:
-        files["nested_svg"] = nested
+    with dot_deadline() as deadline:  # pydot sets no timeout: a dot past it is ended
+        files = _draw_flat(check, keras, out, deadline)
+        if not deadline.expired:
+            check.phase("rendering a nested model with Keras' defaults (expand_nested=True)")
+            nested = _draw_nested(check, keras, out, variant)
+            if nested:
+                files["nested_svg"] = nested
+    if deadline.expired:
+        dot = str(check.details.get("dot") or "dot")
+        check.problem(f"Graphviz's dot ({dot}) did not finish drawing within "
+                      f"{RENDER_TIMEOUT:g} s and was ended", hung_fix(dot))
     check.detail("files", files)
     sizes = ", ".join(f"{Path(f['path']).name} {f['bytes']:,} B" for f in files.values())
     where = f"in {out}" if kept else "(in a temporary folder, removed; --out DIR keeps them)"
     check.info(f"{sizes} {where} ({check.details.get('dot_version', 'dot')})")
 
 
-def _draw_flat(check: Recorder, keras: Any, out: Path) -> dict[str, dict[str, Any]]:
-    """The tutorial's network, PNG and SVG, with shapes and names."""
+def _draw_flat(check: Recorder, keras: Any, out: Path,
+               deadline: Deadline) -> dict[str, dict[str, Any]]:
+    """The tutorial's network, PNG and SVG, with shapes and names (stops once a dot hung)."""
     model = tutorial.build_model(keras)
     files: dict[str, dict[str, Any]] = {}
     for ext in ("png", "svg"):
+        if deadline.expired:
+            break
         path = out / f"model.{ext}"
         path.unlink(missing_ok=True)
         try:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from envs.contract.errors import ExitCode
-from envs.contract.fileio import file_sha256, write_atomic
+from envs.contract.fileio import UnsafeTarget, file_sha256, output_kind, write_outputs
 from verify.fleet.aggregate import build_fleet
 from verify.fleet.load import load_reports, read_inventory
 from verify.fleet.render import to_html, to_json, to_junit, to_text
@@ -61,18 +61,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock_sha = file_sha256(args.lock) if args.lock else None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         return _usage(str(exc), "check --inventory, --since (ISO 8601) and --lock")
+    targets = {"--html": args.html, "--junit": args.junit, "--json": args.json}
+    for flag, path in targets.items():
+        try:
+            if path is not None:
+                output_kind(path)  # the same rule as verify's reports, before any work
+        except UnsafeTarget as exc:
+            return _usage(f"{flag} {path}: {exc.strerror}", f"{exc.fix}: {flag} FILE")
     fleet = build_fleet(load_reports(args.reports_dir), expected, since=since,
                         lock_sha256=lock_sha)
-    outputs = ((args.html, to_html), (args.junit, to_junit), (args.json, to_json))
-    for path, render in outputs:
-        if path is None:
-            continue
-        try:
-            write_atomic(path, render(fleet))
-        except OSError as exc:
-            print(f"{PROG}: error: cannot write {path} ({exc.strerror or exc}) (fix: choose a "
-                  "writable place with free space)", file=sys.stderr)
-            return ExitCode.CANNOT_PROCEED
+    renders = {"--html": to_html, "--junit": to_junit, "--json": to_json}
+    try:  # all or none: a new HTML page never sits beside an old JSON summary
+        write_outputs({path: renders[flag](fleet) for flag, path in targets.items() if path})
+    except OSError as exc:
+        print(f"{PROG}: error: cannot write {exc.filename or 'the outputs'} "
+              f"({exc.strerror or exc}) (fix: choose a writable place with free space)",
+              file=sys.stderr)
+        return ExitCode.CANNOT_PROCEED
     sys.stdout.write(to_text(fleet))
     return ExitCode.OK if fleet.ok else ExitCode.FAILED
 

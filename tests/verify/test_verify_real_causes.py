@@ -1,0 +1,65 @@
+"""``python -m verify`` names the real cause: a ``dot`` that hangs (a real script that sleeps,
+first on PATH) ends the model_graph check with its name and what to check; an environment on a
+real ``noexec`` mount (the shared CPU environment bind-mounted read-only and noexec in a
+private mount namespace) is one line naming the mount, not checks that say "reinstall"."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from envs.contract.errors import ExitCode
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_hanging_dot_fails_model_graph_with_its_cause(cpu_env, verify_home,
+                                                        tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    dot = bin_dir / "dot"
+    dot.write_text("#!/bin/sh\nexec sleep 600\n")
+    dot.chmod(0o755)
+    report = tmp_path / "report.json"
+    env = {**os.environ, **verify_home, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    # The timeout only keeps a regression from hanging the suite.
+    done = subprocess.run([str(cpu_env.python), "-m", "verify", "--only", "model_graph",
+                           "--json", str(report)], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=170, check=False)
+    assert done.returncode == ExitCode.FAILED, done.stdout + done.stderr
+    check = next(c for c in json.loads(report.read_text())["checks"]
+                 if c["name"] == "model_graph")
+    text = json.dumps(check)
+    assert str(dot) in text and "did not answer `dot -V`" in text, text
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+_NOEXEC = r"""
+set -eu
+mount --bind "$1" "$2"
+mount -o remount,bind,ro,noexec "$2"
+set +e
+"$2/bin/python" -m verify --only keras_json
+echo "rc=$?"
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0
+                    or not shutil.which("unshare"), reason="needs root and unshare")
+def test_an_environment_on_a_noexec_mount_is_one_line(cpu_env, verify_home,
+                                                      tmp_path: Path) -> None:
+    there = tmp_path / "nx"
+    there.mkdir()
+    done = subprocess.run(["unshare", "-m", "sh", "-c", _NOEXEC, "sh", str(cpu_env.prefix),
+                           str(there)], env={**os.environ, **verify_home}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.strip().splitlines()[-1] == f"rc={int(ExitCode.CANNOT_PROCEED)}", \
+        done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"on {there}, which is mounted noexec" in lines[0], done.stderr
+    assert f"mount -o remount,exec {there}" in lines[0]
