@@ -226,9 +226,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def lock(session: nox.Session) -> None:
-    """Regenerate the locks from envs/*/environment.yml (recording the index snapshot);
-    `-- --check` checks them, `-- --reproduce` replays the snapshot (both offline),
-    `-- --drift` reports what a relock against the live index would change."""
+    """Relock (recording the index snapshot); `-- --check`, `-- --reproduce`, `-- --drift`."""
+    # --check and --reproduce are offline (the latter replays envs/index-snapshot); --drift
+    # reports what a relock against the live index would change, and writes nothing.
     _install_group(session, "lock")
     env = {}
     if "--reproduce" in session.posargs and CONDA_SNAPSHOT.is_dir():
@@ -238,8 +238,7 @@ def lock(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def live_index(session: nox.Session) -> None:
-    """The tests that resolve against the live package index (kept out of CI: its answers
-    change daily); `nox -s lock -- --drift` is the report a maintainer reads."""
+    """The tests that resolve against the live package index (never in CI: it changes daily)."""
     _install_group(session, "test")
     session.run("pytest", "-m", "live_index", "-p", "no:cacheprovider", *session.posargs)
 
