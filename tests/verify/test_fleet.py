@@ -15,7 +15,9 @@ import pytest
 
 from verify.fleet.__main__ import main
 from verify.fleet.aggregate import build_fleet
-from verify.fleet.load import SCHEMA_PATH, load_reports, read_inventory
+from verify.fleet.inventory import read_inventory
+from verify.fleet.load import SCHEMA_PATH, load_reports
+from verify.fleet.locks import LockSets
 from verify.result import CheckResult, Report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +87,7 @@ def test_generated_reports_match_the_schema() -> None:
 
 def test_fleet_groups_causes_and_counts_every_expected_host(lab: tuple[Path, Path]) -> None:
     reports, inventory = lab
-    fleet = build_fleet(load_reports(reports), read_inventory(inventory))
+    fleet = build_fleet(load_reports(reports), read_inventory(inventory).hosts)
     states = {h.host: h.state for h in fleet.hosts}
     assert states == {"lab01": "ready", "lab02": "ready", "lab03": "ready", "lab04": "failing",
                       "lab05": "failing", "lab06": "stale", "lab07": "failing",
@@ -93,7 +95,10 @@ def test_fleet_groups_causes_and_counts_every_expected_host(lab: tuple[Path, Pat
     assert not fleet.ok
     theano = next(g for g in fleet.groups if g.check == "keras_json")
     assert theano.hosts == ["lab04", "lab05"] and "theano" in theano.cause
-    assert "--fix" in (theano.fix or "") and "lab04" not in (theano.fix or "")
+    # one real host's words, verbatim: a path anyone can paste
+    assert theano.fix == ("python -m verify --only keras_json --fix   (rewrites "
+                          "/home/lab04/.keras/keras.json)")
+    assert theano.cause.startswith("/home/lab04/.keras/keras.json backend is 'theano'")
     assert fleet.drift["numpy"] == {"mismatch: locked 2.3.5, installed 2.4.0": ["lab07"]}
     assert [(o.host, o.metric) for o in fleet.outliers] == [
         ("lab05", "tensorflow import (gpu check)")]
@@ -154,7 +159,7 @@ def test_yaml_inventory(tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  children:\n    lab:\n      hosts:\n        pc[1:3]:\n"
                          "        teacher:\n      vars:\n        kerasup_variant: cpu\n")
-    assert read_inventory(inventory) == ["pc1", "pc2", "pc3", "teacher"]
+    assert read_inventory(inventory).hosts == ["pc1", "pc2", "pc3", "teacher"]
 
 
 def test_bad_input_is_one_line(tmp_path: Path) -> None:
