@@ -133,3 +133,37 @@ def test_role_and_playbook_are_ansible_lint_clean(tmp_path: Path) -> None:
                            "production", "site.yml", "roles/kerasup"], cwd=ANSIBLE, env=env,
                           text=True, capture_output=True, timeout=600)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+vars_filter = _load(ROLE / "filter_plugins" / "kerasup_vars.py")
+
+
+def test_toolkit_pack_leaves_the_admins_files_behind(tmp_path: Path) -> None:
+    digest = pack_toolkit.pack(REPO, tmp_path / "a.tar.gz")
+    with tarfile.open(tmp_path / "a.tar.gz") as tar:
+        names = tar.getnames()
+    assert not [n for n in names if n.startswith("setup/ansible") or "/tests/" in n
+                or n.endswith("inventory.ini")]
+    assert digest == pack_toolkit.pack(REPO, tmp_path / "b.tar.gz")  # stable across runs
+
+
+@pytest.mark.parametrize("value, how, expected", [
+    ("python3, graphviz", "commas", ["python3", "graphviz"]),
+    ('["python3", "graphviz"]', "commas", ["python3", "graphviz"]),
+    ("--only packages", "args", ["--only", "packages"]),
+    (["--only", "packages"], "args", ["--only", "packages"]),
+    ("", "commas", []),
+])
+def test_lists_read_as_an_ini_inventory_writes_them(value: object, how: str,
+                                                     expected: list[str]) -> None:
+    assert vars_filter.kerasup_list(value, how) == expected
+
+
+def test_environment_and_installer_args_from_strings() -> None:
+    assert vars_filter.kerasup_dict("HTTPS_PROXY=http://p:3128 UV_CACHE_DIR=/c") == {
+        "HTTPS_PROXY": "http://p:3128", "UV_CACHE_DIR": "/c"}
+    assert vars_filter.kerasup_dict('{"A": 1}') == {"A": "1"}
+    assert vars_filter.kerasup_installer_args("--replace-foreign") == ["--replace-foreign"]
+    for bad in ("--prefix /tmp", "rm -rf", "--x\n--y", "-x"):
+        with pytest.raises(vars_filter.AnsibleFilterError):
+            vars_filter.kerasup_installer_args(bad)

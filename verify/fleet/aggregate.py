@@ -5,6 +5,7 @@ of Python / TensorFlow / driver versions, and hosts far slower than the fleet's 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -12,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from verify.fleet.load import HostReport
+from verify.fleet.load import HostReport, SetupError, host_file_name, parse_time
+from verify.fleet.locks import LockSets, Resolved
 
-__all__ = ["STATES", "FailureGroup", "Fleet", "HostStatus", "Outlier", "build_fleet"]
+__all__ = ["STATES", "FailureGroup", "Fleet", "HostStatus", "Outlier", "Problem", "build_fleet"]
 
 STATES = ("ready", "failing", "stale", "no-report", "invalid")
 # Timings compared across hosts: (name shown, how to read it from a report).
@@ -22,6 +24,18 @@ _SLOW_FACTOR = 1.5  # an outlier takes this many times the median...
 _SLOW_MARGIN_S = 1.0  # ...and at least this many seconds more
 _PATH = re.compile(r"(?:[A-Za-z]:)?[/\\][^\s'\"(),;]+")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_CLOCK_SKEW = dt.timedelta(minutes=5)  # a start time later than now by more is in the future
+_RAN = ("pass", "warn", "fail", "error")
+_NO_REPORT = "no report: unreachable, or the play never reached verify there"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a host is not ready: a failed check, or its setup, with the host's own text."""
+
+    check: str
+    cause: str
+    fix: str | None
 
 
 @dataclass
@@ -32,11 +46,13 @@ class HostStatus:
     state: str
     reasons: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
 class FailureGroup:
-    """Hosts that fail one check for the same cause."""
+    """Hosts that fail one check for the same cause; ``cause`` and ``fix`` are the first
+    host's own words (only the grouping key is normalised)."""
 
     check: str
     cause: str
@@ -74,8 +90,19 @@ class Fleet:
         return bool(self.hosts) and all(h.state == "ready" for h in self.hosts)
 
 
+@dataclass(frozen=True)
+class Judge:
+    """What every report is judged against."""
+
+    reference: Resolved | str | None
+    locks: LockSets
+    since: dt.datetime | None
+    ran: frozenset[str] | None  # the hosts the play ran (--since applies to them only)
+    now: dt.datetime
+
+
 def _cause(text: str) -> str:
-    """A failure summary with host-specific paths and figures taken out, for grouping."""
+    """A failure summary with host-specific paths and figures taken out, for grouping only."""
     return " ".join(_NUMBER.sub("N", _PATH.sub("<path>", text)).split())
 
 
@@ -83,54 +110,84 @@ def _failures(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in report.get("checks", []) if c.get("status") in ("fail", "error")]
 
 
-def _reference_lock(reports: Iterable[HostReport], lock_sha256: str | None) -> str | None:
-    if lock_sha256:
-        return lock_sha256
-    seen = Counter(r.data["machine"].get("lock_sha256") for r in reports if r.data)
+def _reference(reports: Iterable[HostReport], locks: LockSets) -> Resolved | str | None:
+    if locks.reference is not None:
+        return locks.reference
+    seen = Counter(locks.key(r.data["machine"].get("lock_sha256")) for r in reports if r.data)
     seen.pop(None, None)
     return seen.most_common(1)[0][0] if seen else None
 
 
-def _started(report: dict[str, Any]) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(report["started"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return None
+def _label(name: str) -> str:
+    return name.strip().lower().split(".", 1)[0] if not name.replace(".", "").isdigit() \
+        else name.strip()
 
 
-def _host_status(found: HostReport, reference: str | None,
-                 since: dt.datetime | None) -> HostStatus:
-    if found.data is None:
-        return HostStatus(found.host, "invalid", [found.problem or "unusable report"])
-    report = found.data
+def _trust(report: dict[str, Any], names: Sequence[str], now: dt.datetime) -> str | None:
+    """Why the report cannot speak for this host, or None."""
+    made_on = str(report["machine"].get("host", ""))
+    if _label(made_on) not in {_label(n) for n in names if n}:
+        return (f"the report was made on host {made_on!r}, not {names[0]!r} (copied from "
+                "another host? if the inventory uses an alias, set ansible_host to the "
+                "machine's name)")
+    started = parse_time(report.get("started"))
+    if started is not None and started > now + _CLOCK_SKEW:
+        return (f"its start time {report.get('started')} is in the future (fix the host's "
+                "clock, then run the playbook again)")
+    if not any(c.get("status") in _RAN for c in report.get("checks", [])):
+        return "no check ran (every check was skipped); run verify without --only/--skip"
+    return None
+
+
+def _stale(report: dict[str, Any], host: str, judge: Judge) -> list[str]:
     reasons = []
-    started = _started(report)
-    if since is not None and (started is None or started < since):
+    started = parse_time(report.get("started"))
+    if judge.since is not None and (judge.ran is None or host in judge.ran) and (
+            started is None or started < judge.since):
         reasons.append(f"report from {report.get('started')}, older than this run "
-                       f"({since:%Y-%m-%dT%H:%M:%SZ})")
+                       f"({judge.since:%Y-%m-%dT%H:%M:%SZ})")
     sha = report["machine"].get("lock_sha256")
-    if reference and sha != reference:
-        reasons.append(f"made against another lock (sha256 {str(sha)[:12]}…, fleet "
-                       f"{reference[:12]}…)")
+    if judge.reference is not None and judge.locks.key(sha) != judge.reference:
+        reasons.append(f"made against another lock (its sha256 {str(sha)[:12]}… resolves to "
+                       "other packages than the fleet's lock)")
+    return reasons
+
+
+def _host_status(found: HostReport, names: Sequence[str], judge: Judge) -> HostStatus:
+    if found.data is None:
+        return HostStatus(names[0], "invalid", [f"invalid: {found.problem or 'unusable'}"])
+    report = found.data
+    distrust = _trust(report, names, judge.now)
+    if distrust:
+        return HostStatus(names[0], "invalid", [f"invalid: {distrust}"], None)
+    reasons = _stale(report, names[0], judge)
     if reasons:
-        return HostStatus(found.host, "stale", reasons, report)
-    failed = _failures(report)
-    if failed or not report.get("ok", False):
-        return HostStatus(found.host, "failing",
-                          [f"{c['name']}: {c['summary']}" for c in failed], report)
-    return HostStatus(found.host, "ready", [], report)
+        return HostStatus(names[0], "stale", reasons, report)
+    problems = [Problem(str(c["name"]), str(c.get("summary", "")), c.get("fix"))
+                for c in _failures(report)]
+    if problems or not report.get("ok", False):
+        return HostStatus(names[0], "failing", [f"{p.check}: {p.cause}" for p in problems]
+                          or ["the report says not ok"], report, problems)
+    return HostStatus(names[0], "ready", [], report)
+
+
+def _with_setup_error(status: HostStatus, error: SetupError) -> HostStatus:
+    problem = Problem(f"setup ({error.task})" if error.task != "?" else "setup", error.cause,
+                      error.fix)
+    reasons = [f"{problem.check}: {problem.cause}"]
+    if status.state in ("failing", "ready"):
+        reasons += status.reasons
+    return HostStatus(status.host, "failing", reasons, status.report,
+                      [problem, *(status.problems if status.state == "failing" else [])])
 
 
 def _groups(statuses: Sequence[HostStatus]) -> list[FailureGroup]:
     groups: dict[tuple[str, str], FailureGroup] = {}
     for status in statuses:
-        if status.state != "failing" or status.report is None:
-            continue
-        for check in _failures(status.report):
-            key = (str(check["name"]), _cause(str(check.get("summary", ""))))
-            fix = check.get("fix")
-            group = groups.setdefault(key, FailureGroup(
-                key[0], key[1], _PATH.sub("<path>", fix.splitlines()[0]) if fix else None))
+        for problem in status.problems:
+            key = (problem.check, _cause(problem.cause))
+            group = groups.setdefault(key, FailureGroup(problem.check, problem.cause,
+                                                        problem.fix))
             group.hosts.append(status.host)
     return sorted(groups.values(), key=lambda g: (-len(g.hosts), g.check, g.cause))
 
@@ -211,17 +268,39 @@ def _outliers(statuses: Sequence[HostStatus]) -> list[Outlier]:
     return found
 
 
+def _expected_names(reports: Sequence[HostReport], expected: Sequence[str],
+                    addresses: dict[str, str]) -> dict[str, list[str]]:
+    """Report file stem -> [inventory name, its address]: what a report may call its host."""
+    names = {host_file_name(h, ""): [h, addresses.get(h, "")] for h in expected}
+    for report in reports:
+        names.setdefault(report.host, [report.host])
+    return names
+
+
 def build_fleet(reports: Sequence[HostReport], expected: Sequence[str] = (), *,
-                since: dt.datetime | None = None, lock_sha256: str | None = None,
-                now: dt.datetime | None = None) -> Fleet:
-    """The fleet view of ``reports``; hosts in ``expected`` without a report are counted too."""
-    reference = _reference_lock(reports, lock_sha256)
-    by_host = {r.host: r for r in reports}
-    statuses = [_host_status(r, reference, since) for r in reports]
-    statuses += [HostStatus(host, "no-report", ["no report: unreachable, or setup never ran "
-                                                 "verify there"])
-                 for host in expected if host not in by_host]
-    statuses.sort(key=lambda s: (STATES.index(s.state), s.host))
+                setup_errors: Sequence[SetupError] = (), addresses: dict[str, str] | None = None,
+                since: dt.datetime | None = None, ran: Iterable[str] | None = None,
+                locks: LockSets | None = None, now: dt.datetime | None = None) -> Fleet:
+    """The fleet view of ``reports`` and ``setup_errors``; hosts in ``expected`` (inventory
+    names) without either are counted as "no-report"."""
+    locks = locks or LockSets()
     now = now or dt.datetime.now(dt.UTC)
+    judge = Judge(_reference(reports, locks), locks, since,
+                  frozenset(ran) if ran is not None else None, now)
+    names = _expected_names(reports, expected, addresses or {})
+    by_stem: dict[str, HostStatus] = {
+        r.host: _host_status(r, names[r.host], judge) for r in reports}
+    for error in setup_errors:
+        stem = error.host
+        current = by_stem.get(stem) or HostStatus(names.get(stem, [stem])[0], "no-report")
+        by_stem[stem] = _with_setup_error(current, error)
+    statuses = list(by_stem.values())
+    statuses += [HostStatus(host, "no-report", [_NO_REPORT]) for host in expected
+                 if host_file_name(host, "") not in by_stem]
+    statuses.sort(key=lambda s: (STATES.index(s.state), s.host))
+    reference = judge.reference
+    shown = None if reference is None else (
+        reference if isinstance(reference, str) else "resolved set sha256 " + hashlib.sha256(
+            "\n".join(sorted(reference)).encode()).hexdigest())
     return Fleet(statuses, _groups(statuses), _drift(statuses), _spread(statuses),
-                 _outliers(statuses), reference, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                 _outliers(statuses), shown, now.strftime("%Y-%m-%dT%H:%M:%SZ"))

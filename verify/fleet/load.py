@@ -1,20 +1,33 @@
-"""Read a folder of verify JSON reports (validated against ``verify/report.schema.json``) and
-an Ansible inventory (INI or YAML), without Ansible."""
+"""Read the reports folder the Ansible role fills: ``<host>.json`` verify reports (validated
+against ``verify/report.schema.json``) and ``<host>.setup-error.txt`` setup failures.
+
+Everything read is data from machines the admin does not fully control: file names, encodings,
+sizes, nesting and numbers are checked, and a file that fails any check becomes one
+"invalid: <why>" entry, never an exception. Strings are kept verbatim except lone surrogates
+(replaced, so every output format can encode them); control characters are the renderers'
+business.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from collections.abc import Iterator
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_PATH", "HostReport", "load_reports", "read_inventory"]
+__all__ = ["FLEET_KIND", "SCHEMA_PATH", "HostReport", "SetupError", "host_file_name",
+           "load_reports", "load_setup_errors", "parse_time"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "report.schema.json"
+# The fleet's own JSON summary says what it is, so a later run never reads it as a host.
+FLEET_KIND = "kerasup-fleet-report"
 _MAX_REPORT_BYTES = 16 << 20
+_MAX_SETUP_ERROR_BYTES = 64 << 10
+_MAX_DEPTH = 64
+SETUP_ERROR_SUFFIX = ".setup-error.txt"
 
 
 @dataclass(frozen=True)
@@ -25,7 +38,62 @@ class HostReport:
     path: Path | None
     data: dict[str, Any] | None = None
     problem: str | None = None  # missing, unreadable, invalid
-    written: dt.datetime | None = None  # when the report file was last written (UTC)
+
+
+@dataclass(frozen=True)
+class SetupError:
+    """A host whose setup failed: what the role recorded (``<host>.setup-error.txt``)."""
+
+    host: str
+    task: str
+    cause: str
+    fix: str | None
+
+
+class _Invalid(ValueError):
+    """A report that is not usable data; the message says why."""
+
+
+def host_file_name(host: str, suffix: str) -> str:
+    """The file name the role gives a host's report (kept inside the reports folder)."""
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_.@" else "_"
+                   for c in host).lstrip(".")
+    return (safe or "_") + suffix
+
+
+def parse_time(raw: object) -> dt.datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (a naive one is read as UTC), or None."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _no_constant(name: str) -> float:
+    raise _Invalid(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Invalid(f"number {text[:40]} is out of range")
+    return value
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    """``value`` with lone surrogates replaced; _Invalid when nested deeper than _MAX_DEPTH."""
+    if depth > _MAX_DEPTH:
+        raise _Invalid(f"nested deeper than {_MAX_DEPTH} levels")
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k, depth + 1): _clean(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _validator() -> Any:
@@ -38,114 +106,141 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
-def _structural_problem(data: Any) -> str | None:
-    """The schema's required fields, checked by hand where jsonschema is not installed."""
+def _structural_problem(data: dict[str, Any]) -> str | None:
+    """What the fleet reads, checked by hand (the schema's core, without jsonschema)."""
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        return "not a JSON object"
     missing = [k for k in schema["required"] if k not in data]
     if missing:
         return f"missing {', '.join(missing)}"
     if data.get("schema_version") not in schema["properties"]["schema_version"]["enum"]:
-        return f"schema_version {data.get('schema_version')!r} is not supported"
+        return f"schema_version {str(data.get('schema_version'))[:20]!r} is not supported"
+    if not isinstance(data.get("machine"), dict) or not isinstance(data.get("ok"), bool):
+        return "machine is not an object, or ok is not a boolean"
     checks = data.get("checks")
-    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
-        return "checks is not a list of objects"
+    if not isinstance(checks, list):
+        return "checks is not a list"
+    for check in checks:
+        if not (isinstance(check, dict) and isinstance(check.get("name"), str)
+                and isinstance(check.get("summary"), str)
+                and isinstance(check.get("details"), dict)
+                and isinstance(check.get("fix"), str | None)
+                and isinstance(check.get("duration_s"), int | float)
+                and check.get("status") in ("pass", "warn", "fail", "error", "skip")):
+            return "a check lacks name, status, summary, details, fix or duration_s"
     return None
 
 
-def _read_one(path: Path, validator: Any) -> HostReport:
-    host = path.stem
+def _schema_problem(data: Any, validator: Any) -> str | None:
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    if data.get("kind") == FLEET_KIND:
+        return FLEET_KIND
+    if validator is None:
+        return _structural_problem(data)
+    error = next(iter(validator.iter_errors(data)), None)
+    if error is None:
+        return _structural_problem(data)
+    where = "/".join(map(str, error.absolute_path)) or "(top)"
+    return f"does not match report.schema.json at {where[:80]}: {error.message[:200]}"
+
+
+def _read_text(path: Path, limit: int) -> str:
+    with path.open("rb") as handle:
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise _Invalid(f"larger than {limit >> 10} KiB, not what the role writes")
     try:
-        stat = path.stat()
-        if stat.st_size > _MAX_REPORT_BYTES:
-            return HostReport(host, path, problem="larger than 16 MiB, not a verify report")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return HostReport(host, path, problem=f"unreadable ({exc})")
-    except (ValueError, RecursionError) as exc:
-        return HostReport(host, path, problem=f"not valid JSON ({exc})")
-    written = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
-    if validator is not None:
-        error = next(iter(validator.iter_errors(data)), None)
-        problem = None if error is None else (
-            f"does not match report.schema.json at "
-            f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message[:200]}")
-    else:
-        problem = _structural_problem(data)
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Invalid(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _read_one(path: Path, host: str, validator: Any) -> HostReport | None:
+    try:
+        text = _read_text(path, _MAX_REPORT_BYTES)
+        data = _clean(json.loads(text, parse_constant=_no_constant, parse_float=_finite))
+        problem = _schema_problem(data, validator)
+    except OSError as exc:
+        return HostReport(host, path, problem=f"unreadable ({exc.strerror or exc})")
+    except RecursionError:
+        return HostReport(host, path, problem=f"nested deeper than {_MAX_DEPTH} levels")
+    except _Invalid as exc:
+        return HostReport(host, path, problem=str(exc))
+    except ValueError as exc:  # json.JSONDecodeError
+        return HostReport(host, path, problem=f"not valid JSON ({str(exc)[:120]})")
+    if problem == FLEET_KIND:
+        return None  # this tool's own summary
+    if problem is None and parse_time(data.get("started")) is None:
+        problem = f"started {str(data.get('started'))[:40]!r} is not an ISO 8601 time"
     if problem:
-        return HostReport(host, path, problem=problem, written=written)
-    return HostReport(host, path, data=data, written=written)
+        return HostReport(host, path, problem=problem)
+    return HostReport(host, path, data=data)
 
 
-def load_reports(directory: Path) -> list[HostReport]:
-    """Every ``*.json`` in ``directory`` as a :class:`HostReport`, sorted by host."""
+def _host_of(name: str, suffix: str) -> tuple[str, str | None]:
+    """The host a file name stands for, and a problem when the name is not clean text."""
+    host = name[:-len(suffix)]
+    try:
+        host.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = host.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return shown, "its file name is not UTF-8 text"
+    return host, None
+
+
+def _entries(directory: Path, suffix: str, skip: set[Path]) -> list[tuple[Path, str]]:
+    found = []
+    with os.scandir(directory) as scan:
+        for entry in scan:
+            if not entry.name.endswith(suffix) or entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if path.resolve() in skip or not entry.is_file():
+                continue
+            found.append((path, entry.name))
+    return sorted(found, key=lambda item: item[1].encode("utf-8", "surrogateescape"))
+
+
+def load_reports(directory: Path, skip: set[Path] = frozenset()) -> list[HostReport]:  # type: ignore[assignment]
+    """Every ``<host>.json`` in ``directory`` (but ``skip``, this run's outputs, and the
+    fleet's own summaries) as a :class:`HostReport`, sorted by file name."""
     validator = _validator()
-    return [_read_one(p, validator) for p in sorted(directory.glob("*.json")) if p.is_file()]
+    reports = []
+    for path, name in _entries(directory, ".json", {p.resolve() for p in skip}):
+        host, bad_name = _host_of(name, ".json")
+        report = (HostReport(host, path, problem=bad_name) if bad_name
+                  else _read_one(path, host, validator))
+        if report is not None:
+            reports.append(report)
+    return reports
 
 
-_INI_SECTION = re.compile(r"^\[([^\]]+)\]\s*$")
+def _setup_error(path: Path, host: str) -> SetupError:
+    try:
+        text = _read_text(path, _MAX_SETUP_ERROR_BYTES)
+    except (OSError, _Invalid) as exc:
+        return SetupError(host, "?", f"setup failed; its record {path.name} is unreadable "
+                          f"({exc})", None)
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in ("host", "task", "error") and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    error = fields.get("error") or text.strip() or "setup failed (the role recorded no message)"
+    cause, fix = error, None
+    at = error.rfind("(fix: ")
+    if at > 0 and error.endswith(")"):
+        cause, fix = error[:at].rstrip(), error[at + 6:-1].strip()
+    if cause.startswith("kerasup: error: "):
+        cause = cause[len("kerasup: error: "):]
+    return SetupError(host, fields.get("task") or "?", cause, fix)
 
 
-def _ini_hosts(text: str) -> Iterator[str]:
-    section = "ungrouped"
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].split(";", 1)[0].strip() if not raw.lstrip().startswith(
-            ("#", ";")) else ""
-        if not line:
-            continue
-        match = _INI_SECTION.match(line)
-        if match:
-            section = match.group(1)
-            continue
-        if section.endswith((":vars", ":children")):
-            continue
-        yield line.split()[0]
-
-
-def _yaml_hosts(node: Any) -> Iterator[str]:
-    if not isinstance(node, dict):
-        return
-    hosts = node.get("hosts")
-    if isinstance(hosts, dict):
-        yield from (str(h) for h in hosts)
-    children = node.get("children")
-    if isinstance(children, dict):
-        for child in children.values():
-            yield from _yaml_hosts(child)
-    for key, value in node.items():
-        if key not in ("hosts", "children", "vars") and isinstance(value, dict):
-            yield from _yaml_hosts(value)
-
-
-def read_inventory(path: Path) -> list[str]:
-    """The host names of an Ansible inventory file (INI, or YAML with ``hosts:``/``children:``).
-
-    Ranges such as ``lab[01:20]`` are expanded. Raises ValueError when nothing can be read.
-    """
-    text = path.read_text(encoding="utf-8")
-    if path.suffix in (".yml", ".yaml"):
-        import yaml
-
-        names = list(_yaml_hosts(yaml.safe_load(text)))
-    else:
-        names = list(_ini_hosts(text))
-    expanded = [name for pattern in names for name in _expand(pattern)]
-    if not expanded:
-        raise ValueError(f"{path}: no hosts found")
-    return list(dict.fromkeys(expanded))
-
-
-_RANGE = re.compile(r"\[(\d+):(\d+)\]")
-
-
-def _expand(pattern: str) -> list[str]:
-    match = _RANGE.search(pattern)
-    if not match:
-        return [pattern]
-    first, last = match.group(1), match.group(2)
-    width = len(first) if first.startswith("0") else 0
-    out = []
-    for number in range(int(first), int(last) + 1):
-        out += _expand(pattern[:match.start()] + str(number).zfill(width) + pattern[match.end():])
-    return out
+def load_setup_errors(directory: Path) -> list[SetupError]:
+    """Every ``<host>.setup-error.txt`` the role recorded in ``directory``."""
+    errors = []
+    for path, name in _entries(directory, SETUP_ERROR_SUFFIX, set()):
+        host, bad_name = _host_of(name, SETUP_ERROR_SUFFIX)
+        errors.append(SetupError(host, "?", f"setup failed; {bad_name}", None) if bad_name
+                      else _setup_error(path, host))
+    return errors

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from verify.fleet.aggregate import Fleet, HostStatus
+from verify.fleet.load import FLEET_KIND
 
 __all__ = ["to_html", "to_json", "to_junit", "to_text"]
+
+
+# C0 (but tab and newline), DEL and C1 controls: terminal escapes, and what XML 1.0 forbids.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_BREAKS = re.compile(r"[\n\t]+")
+
+
+def _clean(text: object, *, one_line: bool = True) -> str:
+    """``text`` without control characters (and, for one line, without line breaks)."""
+    cleaned = _CONTROL.sub("", str(text))
+    return _LINE_BREAKS.sub(" ", cleaned) if one_line else cleaned
 
 
 def _headline(fleet: Fleet) -> str:
@@ -23,34 +36,38 @@ def to_text(fleet: Fleet) -> str:
     lines = [f"kerasup fleet report · {_headline(fleet)}", ""]
     for group in fleet.groups:
         lines.append(f"  {len(group.hosts)} host{'s' if len(group.hosts) != 1 else ''} — "
-                     f"{group.check}: {group.cause}")
-        if group.fix:
-            lines.append(f"      fix: {group.fix}")
-        lines.append(f"      hosts: {', '.join(group.hosts)}")
+                     f"{group.check}: {_clean(group.cause)}")
+        fix = (group.fix or "").strip().splitlines()
+        lines += [f"      fix: {fix[0]}"] + [f"           {more}" for more in fix[1:]] \
+            if fix else []
+        lines.append(f"      hosts: {_clean(', '.join(group.hosts))}")
     for status in fleet.hosts:
         if status.state in ("no-report", "invalid", "stale"):
-            lines.append(f"  {status.state:<9} {status.host}: {'; '.join(status.reasons)}")
+            lines.append(f"  {status.state:<9} {_clean(status.host)}: "
+                         f"{_clean('; '.join(status.reasons))}")
     for package, found in fleet.drift.items():
         for what, hosts in found.items():
-            lines.append(f"  drift     {package} ({what}) on {len(hosts)}: {', '.join(hosts)}")
+            lines.append(_clean(f"  drift     {package} ({what}) on {len(hosts)}: "
+                                f"{', '.join(hosts)}"))
     for what, versions in fleet.spread.items():
         shown = ", ".join(f"{v} ×{len(h)}" for v, h in sorted(versions.items()))
-        lines.append(f"  {what}: {shown}")
+        lines.append(_clean(f"  {what}: {shown}"))
     for out in fleet.outliers:
-        lines.append(f"  slow      {out.host}: {out.metric} {out.value_s:.1f}s "
+        lines.append(f"  slow      {_clean(out.host)}: {out.metric} {out.value_s:.1f}s "
                      f"(fleet median {out.median_s:.1f}s)")
     verdict = "every host is ready" if fleet.ok else "NOT every host is ready"
     lines += ["", f"{verdict}."]
-    return "\n".join(lines) + "\n"
+    return "".join(_clean(line, one_line=False).replace("\t", " ") + "\n" for line in lines)
 
 
 def _summary(fleet: Fleet) -> dict[str, Any]:
     return {
+        "kind": FLEET_KIND,
         "schema_version": 1,
         "generated": fleet.generated,
         "ok": fleet.ok,
         "counts": fleet.counts(),
-        "reference_lock_sha256": fleet.reference_lock,
+        "reference_lock": fleet.reference_lock,
         "hosts": [{"host": h.host, "state": h.state, "reasons": h.reasons} for h in fleet.hosts],
         "failure_groups": [{"check": g.check, "cause": g.cause, "fix": g.fix, "hosts": g.hosts}
                            for g in fleet.groups],
@@ -61,7 +78,8 @@ def _summary(fleet: Fleet) -> dict[str, Any]:
 
 
 def to_json(fleet: Fleet) -> str:
-    return json.dumps(_summary(fleet), indent=2, ensure_ascii=False) + "\n"
+    # Every number in it is finite (load refuses the rest): standard JSON, no Infinity/NaN.
+    return json.dumps(_summary(fleet), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _suite(status: HostStatus) -> ET.Element:
@@ -101,7 +119,9 @@ def to_junit(fleet: Fleet) -> str:
     for status in fleet.hosts:
         root.append(_suite(status))
     ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    # XML 1.0 cannot carry most control characters, escaped or not: they are dropped.
+    return _clean(ET.tostring(root, encoding="unicode", xml_declaration=True),
+                  one_line=False) + "\n"
 
 
 _CSS = """
@@ -145,6 +165,6 @@ def to_html(fleet: Fleet) -> str:
         "<h2>Slow machines</h2>" + (_table(["host", "figure", "time", "fleet median"], slow)
                                     if slow else "<p>none</p>"),
     ]
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>kerasup fleet report</title><style>{_CSS}</style></head><body>"
-            + "".join(sections) + "</body></html>\n")
+    return _clean("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  f"<title>kerasup fleet report</title><style>{_CSS}</style></head><body>"
+                  + "".join(sections) + "</body></html>", one_line=False) + "\n"

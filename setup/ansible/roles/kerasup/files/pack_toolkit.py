@@ -1,22 +1,28 @@
-"""Pack the toolkit payload of a kerasup checkout (its runtime files: no tests, no Ansible
-role, no reports) into one tar.gz (runs on the controller).
+"""Pack the toolkit payload of a kerasup checkout into one tar.gz (runs on the controller).
 
 ``python pack_toolkit.py CHECKOUT OUT.tar.gz``. Standard library only, so any controller
 (Linux or macOS) can run it with Ansible's own Python. Files keep their modification times,
 so ``ansible.builtin.unarchive`` finds an unchanged toolkit unchanged on the next run; owners
 are root and modes are made world-readable, because every account on a lab machine uses it.
+
+Only what runs on a host travels: the checkout's own payload definition
+(``setup/installer/payload.py``, shared with the offline bundles) leaves the admin's Ansible
+folder (inventory, group_vars, fetched reports), tests and caches on the controller. Links are
+not packed. The script prints the toolkit's content digest (names, modes and file contents,
+not times), which the role keeps on the host to know, also in check mode, whether the toolkit
+would change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tarfile
 from pathlib import Path
 
 
 def _payload(checkout: Path) -> list[str]:
-    """The toolkit that runs on a target machine, as the checkout itself defines it
-    (setup/installer/payload.py, shared with the offline bundles)."""
+    """The toolkit that runs on a target machine, as the checkout itself defines it."""
     sys.path.insert(0, str(checkout))
     try:
         from setup.installer import payload
@@ -25,7 +31,9 @@ def _payload(checkout: Path) -> list[str]:
     return payload.files(checkout)
 
 
-def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if info.issym() or info.islnk():
+        return None
     info.mtime = int(info.mtime)  # whole seconds: no pax header, same on every run
     info.uid = info.gid = 0
     info.uname = info.gname = "root"
@@ -34,17 +42,24 @@ def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def pack(checkout: Path, out: Path) -> None:
-    """Write ``out`` from ``checkout``; a SystemExit with one line when it is not a checkout."""
+def pack(checkout: Path, out: Path) -> str:
+    """Write ``out`` from ``checkout``; its content digest. A SystemExit with one line when
+    ``checkout`` is not a checkout."""
     if not (checkout / "setup" / "bootstrap.py").is_file():
         raise SystemExit(f"pack_toolkit: {checkout} is not a kerasup checkout (no "
                          "setup/bootstrap.py); fix: set kerasup_checkout_dir")
+    digest = hashlib.sha256()
     with tarfile.open(out, "w:gz") as tar:
         for rel in _payload(checkout):
             tar.add(checkout / rel, arcname=rel, recursive=False, filter=_normalise)
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            digest.update(f"{member.name}\0{member.mode:o}\0".encode())
+            if member.isfile():
+                digest.update(hashlib.sha256((checkout / member.name).read_bytes()).digest())
+    return digest.hexdigest()
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         raise SystemExit("usage: pack_toolkit.py CHECKOUT OUT.tar.gz")
-    pack(Path(sys.argv[1]).resolve(), Path(sys.argv[2]))
+    print(pack(Path(sys.argv[1]).resolve(), Path(sys.argv[2])))
