@@ -89,9 +89,8 @@ __all__ = [
 ]
 
 METRICS_SCHEMA_VERSION = 1
-# What outputs made from the synthetic stand-in carry: (file-name suffix, title suffix).
+# What a stand-in run's outputs carry: (file-name suffix, title suffix), and its lines' end.
 _STAND_IN = ("-STAND-IN", " (synthetic stand-in, not MNIST)")
-# What every figure-bearing line of a stand-in run ends with, the last one included.
 NOT_MNIST = " - synthetic stand-in, NOT MNIST: these figures say nothing about MNIST"
 
 
@@ -231,10 +230,8 @@ def save_model(model: keras.Model, out: Path) -> Path:
 
 
 def plot_graph(model: keras.Model, out: Path) -> tuple[Path | None, str]:
-    """Draw the model's graph with Graphviz; without `dot`, a one-line message instead.
-
-    Drawn as Keras draws by default; where this Graphviz crashes on Keras' orthogonal edges
-    (Graphviz 2.42/2.43, Debian 12 and Ubuntu), drawn again with curved ones, and said so."""
+    """Draw the model's graph with Graphviz (as Keras does; with curved edges, said so, where
+    Graphviz 2.42/2.43 crashes on Keras' orthogonal ones); without `dot`, a one-line message."""
     import keras
 
     path = out / "model.png"
@@ -380,7 +377,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point: 0 on success, 2 for a bad --data path."""
     args = _parse_args(argv)  # before Keras: --help and usage errors answer at once
     from envs.contract.fileio import output_folder_problem  # no writing through a planted link
-
     refused = output_folder_problem(args.out, (".png", ".json", ".keras"), flag="--out")
     if refused:
         print(f"error: {refused}", file=sys.stderr)
