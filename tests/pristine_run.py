@@ -185,7 +185,11 @@ def run_release(release: str, bench: bool) -> dict[str, Any]:
         command = failure_path(root, out)
         if command:
             done = in_root(root, "sh", "-c", command)  # the printed command, verbatim
-            out["root_command"] = {"command": command, "exit": done.returncode}
+            dot = in_root(root, "sh", "-c", "command -v dot")
+            out["root_command"] = {"command": command, "exit": done.returncode,
+                                   "dot": dot.stdout.strip() or None}
+            if done.returncode or not dot.stdout.strip():
+                out["root_command"]["tail"] = (done.stdout + done.stderr)[-3000:]
             readme(root, out)
         if bench:
             plain_pip(root, out)
