@@ -9,8 +9,8 @@ are left as they are, and verify checks the lock without them)."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
