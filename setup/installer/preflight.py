@@ -98,10 +98,10 @@ def check_place(prefix: Path) -> None:
 def prefix_kind(prefix: Path) -> str:
     """"new" (absent or empty), "venv" or "conda"; UsageError for anything else, or for a
     place this account cannot use (:func:`check_place`)."""
-    check_place(prefix)
     if prefix.is_symlink() or (prefix.exists() and not prefix.is_dir()):
         raise UsageError(f"prefix {prefix} exists and is not a directory",
                          fix="choose another --prefix")
+    check_place(prefix)
     if not prefix.is_dir():
         return "new"
     if (prefix / "pyvenv.cfg").is_file():
