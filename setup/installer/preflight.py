@@ -98,7 +98,11 @@ def check_place(prefix: Path) -> None:
 def prefix_kind(prefix: Path) -> str:
     """"new" (absent or empty), "venv" or "conda"; UsageError for anything else, or for a
     place this account cannot use (:func:`check_place`)."""
-    if prefix.is_symlink() or (prefix.exists() and not prefix.is_dir()):
+    try:  # a file first (root may not "write" a file); below a folder it cannot enter: ...
+        not_a_dir = prefix.is_symlink() or (prefix.exists() and not prefix.is_dir())
+    except OSError:
+        not_a_dir = False  # ... check_place names that folder
+    if not_a_dir:
         raise UsageError(f"prefix {prefix} exists and is not a directory",
                          fix="choose another --prefix")
     check_place(prefix)
