@@ -183,7 +183,8 @@ def test_a_section_that_cannot_run_says_so_in_json_table_and_exit_code(tmp_path)
     subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", bare], check=True,
                    timeout=120)
     bare_python = bare / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    others = "verify,setup_rerun,verify_full,matmul,smoke,env_create,tests,fleet_report,bundle"
+    others = ("verify,setup_rerun,verify_full,matmul,smoke,env_create,tests,fleet_report,bundle,"
+              "pristine")
     proc = subprocess.run([PY, BENCH, "--python", PY, "--lock-python", bare_python,
                            "--skip", others, "--json", out], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)

@@ -53,7 +53,7 @@ def test_missing_verify_is_reported_not_a_crash(tmp_path, monkeypatch):
     (tmp_path / "py").symlink_to(sys.executable)  # a relative --python works from any cwd
     proc = subprocess.run([sys.executable, BENCH, "--python", "py", "--json", out,
                            "--skip", "setup_rerun,verify_full,matmul,smoke,env_create,lock,tests,"
-                           "fleet_report,bundle"],
+                           "fleet_report,bundle,pristine"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     report = json.loads(out.read_text())
@@ -78,7 +78,7 @@ def test_matmul_and_smoke_model_in_the_cpu_env(cpu_env, mnist_t10k, tmp_path):
     out = tmp_path / "bench.json"
     proc = cpu_env.run(BENCH, "--python", cpu_env.python, "--data", mnist_t10k, "--json", out,
                        "--skip", "verify,setup_rerun,verify_full,env_create,lock,tests,"
-                       "fleet_report,bundle", "--matmul-size", "1024",
+                       "fleet_report,bundle,pristine", "--matmul-size", "1024",
                        "--smoke-epochs", "2", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
