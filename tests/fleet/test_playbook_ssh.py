@@ -82,11 +82,14 @@ class Lab:
 def _host_vars(root: Path, name: str) -> dict[str, object]:
     host = root / "hosts" / name
     (host / "home").mkdir(parents=True, exist_ok=True)
+    (host / "profile.d").mkdir(exist_ok=True)
     prefix_base = host / ("tiny" if name == "lab-disk" else "opt")
     return {
         "kerasup_prefix": str(prefix_base / "kerasup" / "cpu"),
         "kerasup_toolkit_dir": str(host / "toolkit"),
         "kerasup_jupyter_prefix": str(host / "jupyter"),
+        # Each host's own /etc/profile.d: these hosts share this machine's /etc.
+        "kerasup_profile_script": str(host / "profile.d" / "kerasup.sh"),
         "kerasup_environment": {
             "HOME": str(host / "home"),
             # This machine's warm uv cache and the pinned uv: installs take seconds.
