@@ -23,7 +23,6 @@ import tomllib
 import uuid
 from email.message import Message
 from email.parser import HeaderParser
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +62,15 @@ def _metadata_index(snapshot: Path) -> dict[tuple[str, str], Message]:
 
 
 def _people(value: str | None) -> list[str]:
-    """Names in an Author/Maintainer field or its -email form ("A <a@x>, B <b@x>")."""
-    if not value:
-        return []
-    names = [name or address for name, address in getaddresses([" ".join(value.split())])]
+    """Names in an Author/Maintainer field or its -email form ("A <a@x>, B <b@x>"). Split
+    by hand, not with email.utils.getaddresses, whose parsing changed across Python patch
+    releases (3.13 and the security fixes backported to 3.11/3.12): the SBOM must render the
+    same on every supported Python."""
+    names = []
+    for part in " ".join((value or "").split()).split(","):
+        name = part.split("<", 1)[0].strip().strip('"').strip()
+        address = part.split("<", 1)[1].split(">", 1)[0].strip() if "<" in part else ""
+        names.append(name or address or part.strip())
     return [n for n in names if n]
 
 
