@@ -37,7 +37,7 @@ from envs.lock.index_snapshot import IndexSnapshot, Response
 __all__ = ["IndexProxy", "loopback_up", "serving"]
 
 _UPSTREAM_TIMEOUT = 60.0
-_FORWARDED = ("Accept", "Range", "User-Agent")
+_FORWARDED = ("Accept", "User-Agent")  # never Range: a recorded wheel is read whole
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 
 
@@ -76,8 +76,7 @@ class IndexProxy:
             return found
         # A wheel without core metadata: uv reads its METADATA from the wheel itself. It gets
         # the whole file (no Range), so the recording can keep the METADATA it holds.
-        live = self._fetch(host, path, {k: v for k, v in headers.items() if k != "Range"},
-                           method)
+        live = self._fetch(host, path, headers, method)
         if method == "HEAD":
             return live
         with self.lock:
@@ -173,7 +172,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.proxy, self.tls = proxy, tls
 
 
-def _tls_context(ca: object, workdir: Path) -> ssl.SSLContext:
+def _tls_context(ca: object) -> ssl.SSLContext:
     """A server context that presents, for whichever host uv names, a certificate of `ca`."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_alpn_protocols(["http/1.1"])
@@ -210,7 +209,7 @@ def serving(proxy: IndexProxy) -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory(prefix="kerasup-index-proxy-") as tmp:
         ca_file = Path(tmp) / "ca.pem"
         ca.cert_pem.write_to_path(str(ca_file))
-        server = _Server(proxy, _tls_context(ca, Path(tmp)))
+        server = _Server(proxy, _tls_context(ca))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         url = f"http://127.0.0.1:{server.server_address[1]}"

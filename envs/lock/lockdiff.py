@@ -9,13 +9,13 @@ the bytes differ (a hash, a marker, a wheel), the first differing line is named 
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import yaml
 from packaging.version import InvalidVersion, Version
 
+from envs.contract.errors import LockError
 from envs.contract.piplock import canonical_name, parse_requirements
 
 __all__ = ["Change", "compare", "describe", "versions_in"]
@@ -31,9 +31,11 @@ def _requirements(text: str) -> Versions:
 
 
 def _pylock(text: str) -> Versions:
+    from envs.lock.pip_lock import parse_pylock  # the lock step's one pylock reader
+
     found: dict[str, set[str]] = {}
-    for package in tomllib.loads(text).get("packages", []):
-        found.setdefault(canonical_name(package["name"]), set()).add(str(package["version"]))
+    for package in parse_pylock(text, "pylock.toml").packages:
+        found.setdefault(canonical_name(package.name), set()).add(str(package.version))
     return {name: tuple(sorted(v)) for name, v in found.items()}
 
 
@@ -101,7 +103,7 @@ def describe(filename: str, old_text: str, new_text: str) -> list[str]:
         return []
     try:
         changes = compare(versions_in(filename, old_text), versions_in(filename, new_text))
-    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+    except (LockError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         changes, reason = [], f" (unreadable: {' '.join(str(exc).split())[:120]})"
     else:
         reason = ""
