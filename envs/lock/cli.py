@@ -34,6 +34,10 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--drift", action="store_true",
                       help="resolve against the live index as of now and report what a relock "
                            "would change (exit 1 if anything); writes nothing")
+    p.add_argument("--extend", action="store_true",
+                   help="relock replaying the recorded index snapshot, asking the live index "
+                        "only for what it lacks (a package newly added to environment.yml) "
+                        "and recording that: the versions already locked cannot drift")
     p.add_argument("--index-url", metavar="URL",
                    help="with --drift: the index to ask (default: the one the snapshot "
                         "records); credentials in it reach uv through its environment only")
@@ -67,6 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --index-url goes with --drift (a relock records the snapshot's index)",
               file=sys.stderr)
         return ExitCode.USAGE
+    if (args.reproduce or args.drift or args.check) and args.extend:
+        print("error: --extend is a kind of relock; --check, --reproduce and --drift write "
+              "nothing: drop one", file=sys.stderr)
+        return ExitCode.USAGE
+    if args.extend and (args.refresh or args.exclude_newer or args.offline_pip or
+                        args.conda_only):
+        print("error: --extend keeps the lock's date and asks the index, so it takes no "
+              "--refresh, --exclude-newer, --offline-pip or --conda-only; drop it",
+              file=sys.stderr)
+        return ExitCode.USAGE
     if (args.reproduce or args.drift) and (args.refresh or args.exclude_newer or
                                            args.offline_pip or args.conda_only):
         print("error: --reproduce and --drift take the lock's own dates and write nothing, so "
@@ -86,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return workflow.run(variants=args.variants or list(VARIANTS), check=args.check,
                             conda_snapshot=args.conda_snapshot, refresh=args.refresh,
                             exclude_newer=args.exclude_newer, offline_pip=args.offline_pip,
-                            conda_only=args.conda_only, envs_dir=args.envs_dir)
+                            conda_only=args.conda_only, envs_dir=args.envs_dir,
+                            extend=args.extend)
     except KerasupError as exc:  # LockError, a malformed KERASUP_* variable
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return int(exc.code)

@@ -10,6 +10,9 @@ rewritten afterwards.
   snapshot lacks is answered 404 and listed in :attr:`IndexProxy.misses`.
 * record: asks the live index (through the machine's own proxy settings and trust store),
   passes the answer on and keeps it in the snapshot.
+* record with ``fill``: replays what the snapshot holds and asks the live index only for
+  what it lacks (a project newly added to environment.yml), keeping that: the projects
+  already recorded cannot drift.
 
 It listens on 127.0.0.1 only. In a fresh network namespace (``unshare -n``) loopback starts
 down; :func:`loopback_up` brings it up, which needs no network at all.
@@ -60,6 +63,7 @@ class IndexProxy:
 
     snapshot: IndexSnapshot
     recording: bool = False
+    fill: bool = False  # with recording: ask the live index only for what the snapshot lacks
     misses: list[str] = field(default_factory=list)
     upstream_errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,13 +71,15 @@ class IndexProxy:
     def answer(self, host: str, path: str, headers: dict[str, str],
                method: str = "GET") -> Response:
         """The answer to GET (or HEAD) https://host/path."""
-        if not self.recording:
-            found = self.snapshot.answer(host, path)
-            if found is None:
+        if not self.recording or self.fill:
+            with self.lock:
+                found = self.snapshot.answer(host, path)
+            if found is not None:
+                return found
+            if not self.recording:
                 with self.lock:
                     self.misses.append(f"https://{host}{path}")
                 return Response(404, "text/plain", b"not in the index snapshot\n")
-            return found
         # A wheel without core metadata: uv reads its METADATA from the wheel itself. It gets
         # the whole file (no Range), so the recording can keep the METADATA it holds.
         live = self._fetch(host, path, headers, method)

@@ -226,8 +226,9 @@ def check_variants(specs: Sequence[EnvSpec]) -> list[str]:
 
 def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = None,
         refresh: bool = False, exclude_newer: str | None = None, offline_pip: bool = False,
-        conda_only: bool = False, envs_dir: Path = ENVS_DIR) -> int:
-    """Lock or check `variants`; returns the exit status."""
+        conda_only: bool = False, envs_dir: Path = ENVS_DIR, extend: bool = False) -> int:
+    """Lock or check `variants`; returns the exit status. `extend`: resolve against the
+    recorded index snapshot, asking the live index only for what it lacks."""
     specs = [load_spec(v, envs_dir) for v in dict.fromkeys(variants)]
     if check:
         problems = check_variants(specs)
@@ -249,8 +250,10 @@ def run(*, variants: Sequence[str], check: bool, conda_snapshot: Path | None = N
     dates = [parse_exclude_newer(exclude_newer) if exclude_newer
              else default_exclude_newer(s.path.parent / "requirements.txt") for s in specs]
     with recording([s.variant for s in specs], VARIANTS, max(dates), envs_dir,
-                   envs_dir / SNAPSHOT_DIR.name) as network:
+                   envs_dir / SNAPSHOT_DIR.name, extend=extend) as network:
         _lock_all(specs, source, exclude_newer, False, False, network)
+    for spec in specs:  # again, from the metadata the snapshot just recorded (new packages')
+        write_sbom(spec.path.parent, envs_dir / SNAPSHOT_DIR.name)
     log.info("recorded what the index served in envs/index-snapshot/ (nox -s lock -- "
              "--reproduce replays it)")
     return ExitCode.OK
