@@ -127,7 +127,8 @@ def test_drift_against_an_unreachable_index_is_one_line_and_exit_3(tmp_path):
 
 @pytest.mark.parametrize("args", [["--index-url", "https://x/simple"],
                                   ["--reproduce", "--refresh"], ["--drift", "--conda-only"],
-                                  ["--reproduce", "--drift"]])
+                                  ["--reproduce", "--drift"], ["--check", "--extend"],
+                                  ["--extend", "--refresh"]])
 def test_contradicting_options_are_refused(args):
     ran = _lock_cli(*args)
     assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr
@@ -199,3 +200,33 @@ def test_a_relock_records_the_snapshot_it_was_served(envs_copy, conda_forge_snap
     again = _lock_cli("--reproduce", "--variant", "cpu", "--envs-dir", str(envs_copy),
                       "--conda-snapshot", str(conda_forge_snapshot))
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_extend_adds_a_package_without_the_drift(envs_copy, conda_forge_snapshot, tmp_path):
+    """`--extend` against an index that serves newer releases (the committed snapshot without
+    its withheld ones): only the package the snapshot lacks (pip) is asked of that index and
+    recorded; ml-dtypes and httpx keep their locked versions, so the gpu locks come out
+    byte-identical to the committed ones."""
+    snapshot = envs_copy / SNAPSHOT_DIR.name
+    (snapshot / "simple" / "pip.json").unlink()
+    for metadata in (snapshot / "metadata").glob("pip-*.metadata"):
+        metadata.unlink()
+    drifted = IndexSnapshot.load()
+    drifted.withheld = {}
+    with serving(IndexProxy(drifted)) as upstream:
+        env = _replay_env({**upstream, "UV_CACHE_DIR": str(tmp_path / "c")})
+        ran = _lock_cli("--extend", "--variant", "gpu", "--envs-dir", str(envs_copy),
+                        "--conda-snapshot", str(conda_forge_snapshot), env=env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    for name in ("requirements.txt", "pylock.toml", "conda-lock.yml", "sbom.cdx.json"):
+        assert (envs_copy / "gpu" / name).read_bytes() == \
+            (REPO / "envs" / "gpu" / name).read_bytes(), name
+    recorded = IndexSnapshot.load(snapshot)
+    assert recorded.withheld == IndexSnapshot.load().withheld
+    assert (snapshot / "simple" / "pip.json").read_bytes() == \
+        (SNAPSHOT_DIR / "simple" / "pip.json").read_bytes()
+    assert recorded.notes[-1].startswith("Extended on ")
+    assert ": pip recorded from the live index;" in recorded.notes[-1]
+    assert (snapshot / "simple" / "ml-dtypes.json").read_bytes() == \
+        (SNAPSHOT_DIR / "simple" / "ml-dtypes.json").read_bytes()
