@@ -276,8 +276,10 @@ class Comparison:
 
 
 def compare(locked: Mapping[str, LockEntry], installed: Mapping[str, str],
-            kind: str = "requirements", python_version: str | None = None) -> Comparison:
-    """Missing, mismatched and unexpected-but-relevant distributions.
+            kind: str = "requirements", python_version: str | None = None,
+            every: bool = False) -> Comparison:
+    """Missing, mismatched and unexpected-but-relevant distributions (`every`: every
+    unexpected one, for an environment built from the lock alone).
 
     For conda-lock, conda packages are compared only where a Python distribution of the same
     name is installed (most conda packages are not Python distributions: graphviz, libzlib).
@@ -296,7 +298,7 @@ def compare(locked: Mapping[str, LockEntry], installed: Mapping[str, str],
         else:
             cmp.matched += 1
     for name, have in sorted(installed.items()):
-        if name not in locked and RELEVANT.match(name):
+        if name not in locked and (every or RELEVANT.match(name)):
             cmp.unexpected.append((name, have))
     return cmp
 

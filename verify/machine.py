@@ -33,6 +33,7 @@ __all__ = [
     "resolve_context",
     "this_python",
     "toolkit_root",
+    "uninstall_command",
 ]
 
 
@@ -82,6 +83,13 @@ class Context:
     record_path: Path
     record_error: str | None
     expect_gpu: bool
+    overlay: Path | None = None  # this personal overlay's folder, when verify runs in one
+
+    @property
+    def built_from_lock(self) -> bool:
+        """kerasup created the environment from the lock (its marker is beside the install
+        record), so every distribution the lock does not name was added by hand."""
+        return self.record is not None and Layout(self.record_path.parents[2]).marker.is_file()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,7 +104,10 @@ class Context:
 def resolve_context(variant: str | None, lock: Path | None, expect_gpu: bool | None,
                     prefix: str | None = None) -> Context:
     """Variant and lock: the command line, else the install record, else inferred."""
-    root = Path(prefix or sys.prefix)
+    root, overlay = Path(prefix or sys.prefix), None
+    base = _overlay_base(root)
+    if base is not None:  # a student's overlay: the shared environment's record and lock
+        root, overlay = base, root
     record_path = Layout(root).install_record
     record, record_error = install_record.read(root)
     if variant:
@@ -116,7 +127,17 @@ def resolve_context(variant: str | None, lock: Path | None, expect_gpu: bool | N
     if expect_gpu is None:
         expect_gpu = variant == "gpu"
     return Context(variant, variant_source, lock_path, lock_source, record, record_path,
-                   record_error, expect_gpu)
+                   record_error, expect_gpu, overlay)
+
+
+def _overlay_base(root: Path) -> Path | None:
+    """The shared environment a personal overlay at `root` sits on (None when it is none)."""
+    try:
+        text = Layout(root).overlay_of.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    base = Path(text)
+    return base if base.is_absolute() and Layout(base).install_record.is_file() else None
 
 
 def machine_facts(ctx: Context) -> dict[str, Any]:
@@ -147,6 +168,13 @@ def install_command(*specs: str, reinstall: bool = False) -> str:
         return f"uv pip install {again}--python {this_python()} {args}"
     again = "--force-reinstall --no-deps " if reinstall else ""
     return f"{this_python()} -m pip install {again}{args}"
+
+
+def uninstall_command(*names: str) -> str:
+    """The command that removes the distributions ``names`` from this environment."""
+    if importlib.util.find_spec("pip") is None and shutil.which("uv"):
+        return f"uv pip uninstall --python {this_python()} {' '.join(names)}"
+    return f"{this_python()} -m pip uninstall -y {' '.join(names)}"
 
 
 def this_python() -> str:

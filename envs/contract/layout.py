@@ -22,6 +22,12 @@ class Layout:
         return self.prefix.joinpath(*SHARE)
 
     @property
+    def overlay_of(self) -> Path:
+        """In a personal overlay (``python -m envs.overlay``): holds the prefix of the shared
+        environment it sits on, whose install record and lock verify then uses."""
+        return self.share / "overlay-of"
+
+    @property
     def install_record(self) -> Path:
         """install.json: what was installed, written last by setup (envs.contract.record)."""
         return self.share / "install.json"

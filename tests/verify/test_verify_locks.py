@@ -136,6 +136,9 @@ def test_compare_reports_missing_mismatched_and_relevant_extras() -> None:
     assert cmp.unexpected == [("graphviz", "0.20"), ("tensorflow", "2.21.0")]  # not pandas
     assert [r["problem"] for r in cmp.rows()] == ["missing", "mismatch", "unexpected",
                                                   "unexpected"]
+    # an environment built from the lock alone: everything else was added by hand
+    assert compare(locked, installed, every=True).unexpected == [
+        ("graphviz", "0.20"), ("pandas", "2.0"), ("tensorflow", "2.21.0")]
 
 
 def test_broken_requirements_runs_on_this_interpreter() -> None:

@@ -21,7 +21,7 @@ from verify.locks import (
     compare,
     load_lock,
 )
-from verify.machine import Context, install_command, this_python
+from verify.machine import Context, install_command, this_python, uninstall_command
 from verify.package_survey import Survey, survey, survey_in_child
 from verify.plugin import Recorder
 
@@ -96,6 +96,23 @@ def _files(check: Recorder, locked: Mapping[str, LockEntry], found: Survey,
     return len(names)
 
 
+def _outside(check: Recorder, context: Context, cmp: Comparison, fix: str) -> None:
+    """Distributions the lock does not name: every one in an environment built from the lock
+    (added by hand, e.g. `pip install`), else the ones that matter to Keras."""
+    names = ", ".join(f"{n} {v}" for n, v in cmp.unexpected[:8])
+    more = f" and {len(cmp.unexpected) - 8} more" if len(cmp.unexpected) > 8 else ""
+    which = "" if context.built_from_lock else " relevant"
+    restore = f"to restore the locked state, remove them: " \
+              f"{uninstall_command(*(n for n, _ in cmp.unexpected))}"
+    if fix.startswith("uv pip sync") and context.overlay is None:
+        restore += f"\nor re-sync the whole lock, which removes what it does not name: {fix}"
+    if context.overlay is not None:
+        restore += (f"\n(your own overlay {context.overlay}: the shared environment is "
+                    "unchanged)")
+    check.warning(f"{len(cmp.unexpected)}{which} package(s) outside the lock: {names}{more}",
+                  restore)
+
+
 def prefetch(options: Options) -> None:
     """Called by verify.plugin once the checks are collected: survey the installed
     distributions in a child process while TensorFlow imports in this one."""
@@ -115,7 +132,8 @@ def test_packages(check: Recorder, context: Context, options: Options) -> None:
         check.fail(f"cannot read the lock: {exc.message}", exc.fix)
     locked, notes = applicable(entries)
     found: Survey = preload.fetched("packages", lambda: survey(deep=options.deep))
-    cmp = compare(locked, found.versions, kind, platform.python_version())
+    cmp = compare(locked, found.versions, kind, platform.python_version(),
+                  every=context.built_from_lock)
     broken = found.broken
     check.detail("kind", kind)
     check.detail("locked_here", len(locked))
@@ -129,9 +147,7 @@ def test_packages(check: Recorder, context: Context, options: Options) -> None:
     _broken(check, broken, locked, fix)
     checked = _files(check, locked, found, cmp, options.deep, fix)
     if cmp.unexpected:
-        names = ", ".join(f"{n} {v}" for n, v in cmp.unexpected[:8])
-        check.warning(f"{len(cmp.unexpected)} relevant package(s) not in the lock: {names}",
-                      f"re-sync the lock, which removes what it does not name: {fix}")
+        _outside(check, context, cmp, fix)
     how = "sha256" if options.deep else "size"
     check.info(f"{cmp.matched} of {len(locked)} locked packages match ({kind}: {lock.name}); "
                f"files of {checked} checked against RECORD ({how}); "
