@@ -87,9 +87,11 @@ class Context:
 
     @property
     def built_from_lock(self) -> bool:
-        """kerasup created the environment from the lock (its marker is beside the install
-        record), so every distribution the lock does not name was added by hand."""
-        return self.record is not None and Layout(self.record_path.parents[2]).marker.is_file()
+        """kerasup created the environment (its marker is beside the install record) from the
+        lock this run checks against, so every distribution that lock does not name was
+        added by hand."""
+        return (self.record is not None and self.lock_source.startswith("install record")
+                and Layout(self.record_path.parents[2]).marker.is_file())
 
     def to_dict(self) -> dict[str, Any]:
         return {
