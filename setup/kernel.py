@@ -25,7 +25,8 @@ __all__ = ["KERNEL_ROOTS", "TENSORFLOW_DISTRIBUTIONS", "Snapshot", "changes", "l
 # (google.colab is built against its IPython, ipykernel, Jupyter server and notebook
 # runner), so there the lock is installed without them and without what only they need;
 # elsewhere the whole lock goes in.
-KERNEL_ROOTS = frozenset({"ipykernel", "jupyterlab", "nbclient", "nbformat"})
+# pip is the runtime's own installer too: the lock's pip is for environments kerasup makes.
+KERNEL_ROOTS = frozenset({"ipykernel", "jupyterlab", "nbclient", "nbformat", "pip"})
 # Distributions that all install the same `tensorflow` package: only one may be present.
 TENSORFLOW_DISTRIBUTIONS = frozenset({
     "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos",

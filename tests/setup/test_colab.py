@@ -252,7 +252,7 @@ def test_lock_without_the_kernel_keeps_what_others_need():
     text, left_out = colab.lock_without(CPU_LOCK.read_text(encoding="utf-8"),
                                         colab.KERNEL_ROOTS)
     assert {"ipykernel", "ipython", "jupyter-client", "pyzmq", "tornado", "traitlets",
-            "comm", "debugpy"} <= set(left_out)
+            "comm", "debugpy", "pip"} <= set(left_out)  # pip: the runtime's own installer
     # Needed by the lock's own packages too (keras, rich, matplotlib), so kept.
     assert not {"packaging", "pygments", "python-dateutil", "keras", "tensorflow-cpu",
                 "numpy"} & set(left_out)
