@@ -147,6 +147,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(os, "geteuid", lambda: 1)() == 0 and args.dir is None:
+        raise OverlayError("an overlay holds one user's own packages, and root's would be "
+                           "root's alone: add packages for everyone to environment.yml and "
+                           "re-run setup, or pass --dir DIR to make one anyway")
     shared, variant = _shared()
     default_dir, kernel = overlay_paths(Path.home(), variant)
     target = (args.dir or default_dir).expanduser().absolute()

@@ -190,7 +190,8 @@ def test_a_student_adds_a_package_without_changing_the_shared_env(cpu_env, stude
     assert packages["status"] == "pass", packages
 
 
-@pytest.mark.parametrize("case", ["foreign folder", "link", "plain python", "in an overlay"])
+@pytest.mark.parametrize("case", ["foreign folder", "link", "plain python", "in an overlay",
+                                  "root"])
 def test_what_is_not_an_overlay_is_refused_in_one_line(cpu_env, tmp_path, case):
     """Exit 2 with one line naming the cause and the fix; nothing is created or changed."""
     target, python = tmp_path / "mine", str(cpu_env.python)
@@ -202,14 +203,17 @@ def test_what_is_not_an_overlay_is_refused_in_one_line(cpu_env, tmp_path, case):
         target.symlink_to(tmp_path / "elsewhere")
     elif case == "plain python":
         python = shutil.which("python3") or "/usr/bin/python3"
-    else:
+    elif case == "root" and os.geteuid() != 0:
+        pytest.skip("root only: no overlay for root without --dir")
+    elif case == "in an overlay":
         fake = tmp_path / "ov"
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fake)], check=True)
         (fake / "share" / "kerasup").mkdir(parents=True)
         (fake / "share" / "kerasup" / "overlay-of").write_text(f"{cpu_env.prefix}\n")
         python = str(fake / "bin" / "python")
     before = sorted(p.name for p in tmp_path.iterdir())
-    ran = subprocess.run([python, "-m", "envs.overlay", "--dir", str(target), "--no-kernel"],
+    where = [] if case == "root" else ["--dir", str(target)]
+    ran = subprocess.run([python, "-m", "envs.overlay", *where, "--no-kernel"],
                          cwd=REPO, capture_output=True, text=True, check=False, timeout=60,
                          env={**os.environ, "HOME": str(tmp_path)})
     assert ran.returncode == 2, ran.stdout + ran.stderr
@@ -217,7 +221,7 @@ def test_what_is_not_an_overlay_is_refused_in_one_line(cpu_env, tmp_path, case):
     assert len(lines) == 1 and lines[0].startswith("error: "), ran.stderr
     expected = {"foreign folder": "is not a kerasup overlay", "link": "is a symbolic link",
                 "plain python": "is not the Python of a kerasup environment",
-                "in an overlay": "is an overlay already"}[case]
+                "in an overlay": "is an overlay already", "root": "root's alone"}[case]
     assert expected in lines[0] and ("--dir" in lines[0] or "shared" in lines[0])
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     if case == "foreign folder":
