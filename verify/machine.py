@@ -161,7 +161,7 @@ def machine_facts(ctx: Context) -> dict[str, Any]:
 
 
 def install_command(*specs: str, reinstall: bool = False) -> str:
-    """The command that installs ``specs`` into this environment (uv venvs have no pip);
+    """The command that installs ``specs`` into this environment (through uv where the environment has no pip);
     ``reinstall``: even when that version is installed already (damaged files)."""
     q = '"' if platform.system() == "Windows" else "'"  # cmd/PowerShell vs POSIX shells
     args = " ".join(f"{q}{s}{q}" for s in specs)
