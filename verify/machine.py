@@ -161,8 +161,8 @@ def machine_facts(ctx: Context) -> dict[str, Any]:
 
 
 def install_command(*specs: str, reinstall: bool = False) -> str:
-    """The command that installs ``specs`` into this environment (through uv where the environment has no pip);
-    ``reinstall``: even when that version is installed already (damaged files)."""
+    """The command that installs ``specs`` into this environment (through uv where it has no
+    pip); ``reinstall``: even when that version is installed already (damaged files)."""
     q = '"' if platform.system() == "Windows" else "'"  # cmd/PowerShell vs POSIX shells
     args = " ".join(f"{q}{s}{q}" for s in specs)
     if importlib.util.find_spec("pip") is None and shutil.which("uv"):
