@@ -106,6 +106,8 @@ def _outside(check: Recorder, context: Context, cmp: Comparison, fix: str) -> No
               f"{uninstall_command(*(n for n, _ in cmp.unexpected))}"
     if fix.startswith("uv pip sync") and context.overlay is None:
         restore += f"\nor re-sync the whole lock, which removes what it does not name: {fix}"
+    elif fix.startswith("micromamba") and context.overlay is None:  # conda installs too
+        restore += f"\nor re-create the environment from the lock: {fix}"
     if context.overlay is not None:
         restore += (f"\n(your own overlay {context.overlay}: the shared environment is "
                     "unchanged)")
