@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -18,6 +16,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from envs.contract.errors import LockError
 from envs.contract.facts import VARIANTS
 from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, refusal
+from envs.contract.pylock import wheel_filename
 
 __all__ = [
     "CUDA_VERSION",
@@ -138,11 +137,6 @@ def targets_for(variant: str, platforms: Iterable[str]) -> list[Target]:
                             f"use some of {', '.join(TARGETS)}")
         targets.append(TARGETS[platform])
     return targets
-
-
-def wheel_filename(url: str) -> str:
-    """The file name at the end of a wheel URL."""
-    return unquote(PurePosixPath(urlsplit(url).path).name)
 
 
 def best_wheel(urls: Sequence[str], target: Target, python: str) -> str | None:

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from envs.contract.errors import LockError
-from envs.contract.piplock import canonical_name, parse_requirements
+from envs.contract.piplock import parse_requirements
+from envs.contract.pylock import parse_pylock
 
 __all__ = ["LockSets", "resolved_set"]
 
@@ -25,29 +26,16 @@ _FORMATS = ("requirements.txt", "pylock.toml")
 Resolved = frozenset[str]
 
 
-def _pylock_pins(text: str) -> set[str]:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no TOML reader in the standard library
-        raise ValueError("reading pylock.toml needs Python 3.11+") from None
-    data = tomllib.loads(text)
-    packages = data.get("packages")
-    if not isinstance(packages, list):
-        raise ValueError("pylock.toml has no [[packages]]")
-    return {f"{canonical_name(str(p['name']))}=={p['version']}" for p in packages
-            if isinstance(p, dict) and "name" in p and "version" in p}
-
-
 def resolved_set(path: Path) -> Resolved:
     """Every ``name==version`` the lock at ``path`` pins (ValueError/OSError when unreadable)."""
     text = path.read_text(encoding="utf-8")
-    if path.name.endswith(".toml"):
-        pins = _pylock_pins(text)
-    else:
-        try:
+    try:
+        if path.name.endswith(".toml"):
+            pins = {f"{p.name}=={p.version}" for p in parse_pylock(text, str(path)).packages}
+        else:
             pins = {f"{r.name}=={r.version}" for r in parse_requirements(text, str(path))}
-        except LockError as exc:
-            raise ValueError(str(exc)) from None
+    except LockError as exc:
+        raise ValueError(str(exc)) from None
     if not pins:
         raise ValueError(f"{path}: pins no packages")
     return frozenset(pins)

@@ -28,11 +28,11 @@ from envs.contract.errors import UsageError
 from envs.contract.fileio import file_sha256, write_atomic
 from envs.contract.lockheader import coverage
 from envs.contract.platforms import refusal
+from envs.contract.pylock import LockedWheel, read_pylock
 from setup.installer import payload
 from setup.installer.bundle import carrier
 from setup.installer.bundle.archive import archive_kind, write_archive
 from setup.installer.bundle.fetch import fetch_all
-from setup.installer.bundle.lockread import LockedWheel, read_pylock
 from setup.installer.bundle.manifest import (
     BUILDING_MARKER,
     DATA_DIR,
@@ -297,7 +297,7 @@ def make_bundle(req: BundleRequest, progress: Callable[[str], None] | None = Non
     version, commit = _toolkit(req.repo, out / TOOLKIT_DIR)
     lock = out / TOOLKIT_DIR / "envs" / req.variant / "requirements.txt"
     _check_targets(lock, req.variant, req.targets)
-    wheels = select_wheels(read_pylock(lock.with_name("pylock.toml")), req.targets)
+    wheels = select_wheels(read_pylock(lock.with_name("pylock.toml")).packages, req.targets)
     known = _place_wheels(wheels, WHEELS_DIR, out, req, progress)
     uvs = [uv_wheel(p) for p in sorted({t.platform for t in req.targets})]
     known.update(_place_wheels(uvs, UV_DIR, out, req, progress))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from envs.contract.errors import UsageError
 from envs.contract.platforms import wheel_platform_ok
-from setup.installer.bundle.lockread import LockedPackage, LockedWheel
+from envs.contract.pylock import LockedPackage, LockedWheel
 from setup.installer.bundle.markers import evaluate, target_environment
 
 __all__ = ["BUNDLE_PLATFORMS", "BundleTarget", "parse_target", "select_wheels", "wheel_fits"]

@@ -4,7 +4,7 @@ holds them to it)."""
 
 from __future__ import annotations
 
-from setup.installer.bundle.lockread import LockedWheel
+from envs.contract.pylock import LockedWheel
 
 __all__ = ["UV_VERSION", "uv_wheel"]
 
