@@ -34,6 +34,7 @@ from envs.contract.lockheader import (
     KEY_RESOLVER,
 )
 from envs.contract.piplock import PinnedRequirement
+from envs.contract.platforms import UV_VERSION  # the `lock` group pins the same
 from envs.lock.inputs_hash import pip_inputs_hash, read_lock_header, render_header
 from envs.lock.spec import EnvSpec
 
@@ -49,8 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# The version the repository's `lock` group pins; another uv may render files differently.
-UV_VERSION = "0.13.9"
 
 
 @dataclass(frozen=True)

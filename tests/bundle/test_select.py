@@ -12,8 +12,9 @@ from packaging.tags import parse_tag
 
 from envs.contract.facts import PYTHONS, VARIANTS
 from envs.contract.piplock import parse_requirements
+from envs.contract.platforms import PLATFORMS
 from envs.contract.pylock import read_pylock
-from setup.installer.bundle.markers import MarkerError, evaluate, target_environment
+from setup.installer.bundle.markers import MarkerError, evaluate
 from setup.installer.bundle.select import BUNDLE_PLATFORMS, BundleTarget, select_wheels, wheel_fits
 from setup.installer.bundle.uvwheel import UV_VERSION, uv_wheel
 
@@ -45,13 +46,13 @@ def test_markers_match_packaging(variant):
     assert markers
     for platform in BUNDLE_PLATFORMS:
         for python in PYTHONS:
-            env = target_environment(platform, python)
+            env = PLATFORMS[platform].marker_environment(python)
             for marker in markers:
                 assert evaluate(marker, env) == Marker(marker).evaluate(env), (marker, env)
 
 
 def test_marker_errors_are_reported():
-    env = target_environment("linux-64", "3.12")
+    env = PLATFORMS["linux-64"].marker_environment("3.12")
     for bad in ("platform_machine ==", "(sys_platform == 'linux'", "nonsense == 'x'",
                 "sys_platform @ 'linux'"):
         with pytest.raises(MarkerError):
