@@ -17,7 +17,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from envs.contract.errors import LockError
-from envs.contract.facts import VARIANTS
+from envs.contract.facts import GPU_VARIANT, VARIANTS
 from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, PLATFORMS, WHEEL_PLATFORMS, refusal
 from envs.contract.pylock import wheel_filename
 from envs.contract.wheeltags import platform_tags
@@ -55,7 +55,7 @@ class Target:
     def virtual_packages_for(self, variant: str) -> dict[str, str]:
         """The virtual packages a solve for `variant` on this platform assumes."""
         packages = dict(self.virtual_packages)
-        if variant == "gpu" and self.sys_platform == "linux":
+        if variant == GPU_VARIANT and self.sys_platform == "linux":
             packages["__cuda"] = CUDA_VERSION
         return packages
 

@@ -16,6 +16,7 @@ from envs.contract.errors import ExitCode, LockError
 from envs.contract.facts import VARIANTS
 from envs.contract.fileio import write_atomic
 from envs.contract.flags import offline
+from envs.contract.layout import LOCK_FILES
 from envs.contract.lockheader import KEY_EXCLUDE_NEWER, KEY_INPUTS, read_header
 from envs.contract.pylock import Pylock, parse_pylock, read_pylock
 from envs.lock.conda_solve import (
@@ -40,7 +41,6 @@ from envs.lock.spec import ENVS_DIR, EnvSpec, load_spec
 __all__ = ["LOCK_FILES", "check_variant", "choose_conda_source", "lock_variant"]
 
 log = logging.getLogger(__name__)
-LOCK_FILES = ("requirements.txt", "pylock.toml", "conda-lock.yml")
 SNAPSHOT_ENV = "KERASUP_CONDA_SNAPSHOT"
 
 

@@ -136,3 +136,34 @@ def test_one_platform_table_for_the_lock_step_and_the_bundle_builder():
     assert "manylinux2014_x86_64" in platform_tags("linux-64")
     assert not wheel_fits("x-1-py3-none-manylinux_2_28_aarch64.whl", "linux-64", "3.12")
     assert wheel_fits("x-1-py3-none-any.whl", "win-64", "3.12")
+
+
+def test_pythons_variants_and_lock_paths_are_written_by_their_owners():
+    """Python code takes the Pythons, the default variant and envs/<variant>/<lock> from the
+    contract (no such string constant elsewhere); the shell wrappers, which cannot import it,
+    repeat them exactly."""
+    import ast
+
+    from envs.contract.facts import DEFAULT_VARIANT
+
+    span = f"{PYTHONS[0]}-{PYTHONS[-1]}"
+    owned = {*PYTHONS, span, DEFAULT_VARIANT}
+    owners = {"envs/contract/facts.py", "envs/contract/layout.py"}
+    found = [f"{p.relative_to(REPO)}:{node.lineno}: {node.value!r}"
+             for p in (*_SOURCES, REPO / "noxfile.py")
+             if p.relative_to(REPO).as_posix() not in owners
+             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in owned]
+    envs_paths = [f"{p.relative_to(REPO)}:{node.lineno}" for p in (*_SOURCES, REPO / "noxfile.py")
+                  if p.relative_to(REPO).as_posix() not in owners
+                  for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+                  and any(isinstance(side, ast.Constant) and side.value == "envs"
+                          for side in (node.left, node.right))]
+    assert found == [] and envs_paths == []
+    sh = (REPO / "setup" / "ubuntu.sh").read_text(encoding="utf-8")
+    newest_first = " ".join(f"python{v}" for v in reversed(PYTHONS))
+    assert f"python3 {newest_first} python3.10" in sh and span in sh
+    assert f"--variant {'|'.join(VARIANTS)}" in sh and f"(default: {DEFAULT_VARIANT};" in sh
+    ps1 = (REPO / "setup" / "windows.ps1").read_text(encoding="utf-8")
+    assert f"[string]$Variant = '{DEFAULT_VARIANT}'" in ps1 and f"Python {span}" in ps1

@@ -14,14 +14,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from envs.contract.errors import LockError
+from envs.contract.facts import VARIANTS
+from envs.contract.layout import PIP_LOCK, PYLOCK, Layout
 from envs.contract.piplock import parse_requirements
 from envs.contract.pylock import parse_pylock
 
 __all__ = ["LockSets", "resolved_set"]
 
 # The checkout's locks: envs/<variant>/{requirements.txt,pylock.toml}, beside this package.
-_ENVS = Path(__file__).resolve().parents[2] / "envs"
-_FORMATS = ("requirements.txt", "pylock.toml")
+_ROOT = Path(__file__).resolve().parents[2]
+_FORMATS = (PIP_LOCK, PYLOCK)
 
 Resolved = frozenset[str]
 
@@ -45,9 +47,8 @@ def _candidates(lock: Path | None) -> Iterable[Path]:
     if lock is not None:
         yield lock
         yield from (lock.parent / name for name in _FORMATS if name != lock.name)
-    if _ENVS.is_dir():
-        for variant in sorted(p for p in _ENVS.iterdir() if p.is_dir()):
-            yield from (variant / name for name in _FORMATS)
+    for variant in VARIANTS:
+        yield from (Layout.lock(_ROOT, variant, name) for name in _FORMATS)
 
 
 class LockSets:
