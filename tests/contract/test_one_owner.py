@@ -167,3 +167,12 @@ def test_pythons_variants_and_lock_paths_are_written_by_their_owners():
     assert f"--variant {'|'.join(VARIANTS)}" in sh and f"(default: {DEFAULT_VARIANT};" in sh
     ps1 = (REPO / "setup" / "windows.ps1").read_text(encoding="utf-8")
     assert f"[string]$Variant = '{DEFAULT_VARIANT}'" in ps1 and f"Python {span}" in ps1
+
+
+def test_the_contracts_module_list_names_every_module():
+    """envs/contract/__init__.py's docstring lists each module of the contract, and no other."""
+    import envs.contract
+
+    listed = set(re.findall(r":mod:`envs\.contract\.(\w+)`", envs.contract.__doc__ or ""))
+    modules = {p.stem for p in (REPO / "envs" / "contract").glob("*.py") if p.stem != "__init__"}
+    assert listed == modules
