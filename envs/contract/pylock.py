@@ -1,14 +1,16 @@
 """The one reader of kerasup's PEP 751 lock, ``pylock.toml`` (as ``uv export`` writes it).
 
-Standard library only and Python 3.10+ (which has no ``tomllib``), so the installer's bundle
-builder (a bare system Python), verify (inside the environment) and the lock step all read a
-pylock the same way. It gives what only this lock has: every wheel's URL, size and sha256, and
-the lock's ``environments``; markers are returned as text, for the caller to evaluate.
+Standard library only and Python 3.10+, so the installer's bundle builder (a bare system
+Python), verify (inside the environment) and the lock step all read a pylock the same way. It
+gives what only this lock has: every wheel's URL, size and sha256, and the lock's
+``environments``; markers are returned as text, for the caller to evaluate.
 
-uv writes one fixed shape (top-level one-line keys, then ``[[packages]]`` tables with one-line
-keys and inline wheel tables), so a line reader for that shape is enough; anything else is
-refused with "regenerate the lock". A test holds it to ``tomllib`` on every committed lock.
-``requirements.txt`` has its own one reader, :mod:`envs.contract.piplock`.
+Where the standard library has ``tomllib`` (3.11+) the text is parsed with it, so any valid
+pylock.toml reads; Python 3.10 has none, and there a line reader for the one shape uv writes
+(top-level one-line keys, then ``[[packages]]`` tables with one-line keys and inline wheel
+tables) reads it, refusing anything else with "regenerate the lock". A test holds the two to
+the same result on every committed lock. ``requirements.txt`` has its own one reader,
+:mod:`envs.contract.piplock`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from urllib.parse import unquote, urlsplit
 
 from envs.contract.errors import LockError
 from envs.contract.piplock import canonical_name
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the installer's bare system Python
+    tomllib = None  # type: ignore[assignment]
 
 __all__ = ["LockedPackage", "LockedWheel", "Pylock", "parse_pylock", "read_pylock",
            "wheel_filename"]
@@ -153,16 +160,63 @@ class _Reader:
             raise _bad(self.origin, f"unexpected table {stripped!r}")
 
 
-def parse_pylock(text: str, origin: str = "pylock.toml") -> Pylock:
-    """The packages (and environments) of a uv-written pylock.toml's text; LockError naming
-    ``origin`` for anything else, or when it names no package."""
+def _read_lines(text: str, origin: str) -> tuple[list[LockedPackage], tuple[str, ...] | None]:
+    """The line reader (Python 3.10): uv's shape only."""
     reader = _Reader(origin)
     for line in text.splitlines():
         reader.feed(line)
     reader.flush()
-    if not reader.packages:
+    return reader.packages, reader.environments
+
+
+def _toml_wheel(wheel: object, name: str, version: str, origin: str) -> LockedWheel:
+    hashes = wheel.get("hashes") if isinstance(wheel, dict) else None
+    url = wheel.get("url") if isinstance(wheel, dict) else None
+    sha = hashes.get("sha256") if isinstance(hashes, dict) else None
+    if not isinstance(url, str) or not isinstance(sha, str):
+        raise _bad(origin, f"a wheel of {name} has no url or sha256")
+    size = wheel.get("size") if isinstance(wheel, dict) else None
+    return LockedWheel(name, version, wheel_filename(url), url,
+                       size if isinstance(size, int) else None, sha)
+
+
+def _toml_package(entry: object, origin: str) -> LockedPackage:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+            or not isinstance(entry.get("version"), str):
+        raise _bad(origin, "a [[packages]] entry lacks name or version")
+    name, version, marker = canonical_name(entry["name"]), entry["version"], entry.get("marker")
+    wheels = entry.get("wheels", [])
+    if not isinstance(wheels, list):
+        raise _bad(origin, f"the wheels of {name} are not a list")
+    return LockedPackage(name, version, marker if isinstance(marker, str) else None,
+                         tuple(_toml_wheel(w, name, version, origin) for w in wheels))
+
+
+def _read_toml(text: str, origin: str) -> tuple[list[LockedPackage], tuple[str, ...] | None]:
+    """tomllib's reading (Python 3.11+): any valid pylock.toml."""
+    assert tomllib is not None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad(origin, f"not TOML ({' '.join(str(exc).split())})") from None
+    envs = doc.get("environments")
+    if envs is not None and not (isinstance(envs, list) and all(isinstance(e, str)
+                                                                for e in envs)):
+        raise _bad(origin, "its environments are not a list of strings")
+    packages = doc.get("packages", [])
+    if not isinstance(packages, list):
+        raise _bad(origin, "its packages are not a list of tables")
+    return ([_toml_package(p, origin) for p in packages],
+            tuple(envs) if envs is not None else None)
+
+
+def parse_pylock(text: str, origin: str = "pylock.toml") -> Pylock:
+    """The packages (and environments) of a pylock.toml's text; LockError naming ``origin``
+    for anything else, or when it names no package."""
+    packages, environments = (_read_lines if tomllib is None else _read_toml)(text, origin)
+    if not packages:
         raise _bad(origin, "it names no packages")
-    return Pylock(tuple(reader.packages), reader.environments)
+    return Pylock(tuple(packages), environments)
 
 
 def read_pylock(path: Path) -> Pylock:

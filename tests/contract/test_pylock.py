@@ -1,5 +1,6 @@
-"""envs.contract.pylock, the one pylock.toml reader (stdlib, Python 3.10), held to tomllib
-on every committed lock, and the errors it gives for anything uv does not write."""
+"""envs.contract.pylock, the one pylock.toml reader: tomllib where Python has it, and on 3.10
+(the installer's bare Python) a line reader for uv's shape. Both give the same result on every
+committed lock, and the same one-line errors for what they refuse."""
 
 from __future__ import annotations
 
@@ -8,39 +9,58 @@ from pathlib import Path
 
 import pytest
 
+from envs.contract import pylock
 from envs.contract.errors import LockError
 from envs.contract.facts import VARIANTS
 from envs.contract.piplock import canonical_name
-from envs.contract.pylock import parse_pylock, wheel_filename
 
 REPO = Path(__file__).resolve().parents[2]
+READERS = {"lines (3.10)": pylock._read_lines, "tomllib": pylock._read_toml}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_reader_agrees_with_tomllib(variant):
+def test_both_readings_agree_with_tomllib_on_the_committed_locks(variant):
     text = (REPO / "envs" / variant / "pylock.toml").read_text(encoding="utf-8")
-    ours = parse_pylock(text)
+    lines, toml = (read(text, "pylock.toml") for read in READERS.values())
+    assert lines == toml and pylock.parse_pylock(text).packages == tuple(toml[0])
     doc = tomllib.loads(text)
-    assert ours.environments == tuple(doc["environments"])
-    assert [(p.name, p.version, p.marker) for p in ours.packages] == [
+    packages, environments = toml
+    assert environments == tuple(doc["environments"])
+    assert [(p.name, p.version, p.marker) for p in packages] == [
         (canonical_name(p["name"]), p["version"], p.get("marker")) for p in doc["packages"]]
-    assert [[(w.url, w.size, w.sha256, w.filename) for w in p.wheels] for p in ours.packages] \
-        == [[(w["url"], w.get("size"), w["hashes"]["sha256"], wheel_filename(w["url"]))
-             for w in p.get("wheels", [])] for p in doc["packages"]]
+    assert [[(w.url, w.size, w.sha256) for w in p.wheels] for p in packages] == [
+        [(w["url"], w.get("size"), w["hashes"]["sha256"]) for w in p.get("wheels", [])]
+        for p in doc["packages"]]
+    assert all(w.filename.endswith(".whl") and "/" not in w.filename
+               for p in packages for w in p.wheels)
 
 
+_SIX = '[[packages]]\nname = "six"\nversion = "1"\n'
+
+
+@pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize(("text", "why"), [
     ('lock-version = "1.0"\n', "names no packages"),
     ('[[packages]]\nname = "six"\n', "lacks name or version"),
-    ('[[packages]]\nname = "six"\nversion = "1"\n[packages.tool]\n', "unexpected table"),
-    ('[tool]\n[[packages]]\nname = "six"\nversion = "1"\n', "unexpected table"),
-    ('environments = [1]\n[[packages]]\nname = "six"\nversion = "1"\n', "environments"),
-    ('[[packages]]\nname = "six"\nversion = "1"\nwheels = [{ url = "https://x/six.whl" }]\n',
-     "no url or sha256"),
+    ('environments = [1]\n' + _SIX, "environments"),
+    (_SIX + 'wheels = [{ url = "https://x/six-1-py3-none-any.whl" }]\n', "no url or sha256"),
 ])
-def test_anything_else_is_one_line_with_the_fix(text, why):
+def test_what_both_refuse_is_one_line_with_the_fix(reader, text, why):
     with pytest.raises(LockError) as info:
-        parse_pylock(text, "x/pylock.toml")
+        packages, _envs = READERS[reader](text, "x/pylock.toml")
+        if not packages:
+            raise pylock._bad("x/pylock.toml", "it names no packages")
     line = str(info.value)
     assert why in line and "x/pylock.toml is not a valid pylock.toml" in line
     assert "nox -s lock" in line and "\n" not in line
+
+
+def test_the_line_reader_refuses_other_shapes_and_tomllib_reads_them():
+    other = _SIX + '[[packages.wheels]]\nurl = "https://x/six-1-py3-none-any.whl"\n' \
+        'hashes = { sha256 = "' + "0" * 64 + '" }\n'
+    with pytest.raises(LockError, match="unexpected table"):
+        pylock._read_lines(other, "pylock.toml")
+    packages, _envs = pylock._read_toml(other, "pylock.toml")
+    assert [w.filename for w in packages[0].wheels] == ["six-1-py3-none-any.whl"]
+    with pytest.raises(LockError, match="not TOML"):
+        pylock.parse_pylock("[[packages]\n")
