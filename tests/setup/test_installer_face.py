@@ -163,12 +163,14 @@ from setup.installer.plan import Options
 repo, prefix, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 env = dict(os.environ)
 options = Options(variant="gpu", prefix=prefix, dry_run=True)
-found = planner.survey(options, environ=env, repo=repo)
-facts = discover.discover(options, found, environ=env, repo=repo)
-after_discover = log.read_text() if log.exists() else ""
-started = []
-sys.addaudithook(lambda event, _args: started.append(event) if event.startswith(
+started, watching = [], [True]
+sys.addaudithook(lambda event, _args: started.append(event) if watching[0] and event.startswith(
     ("subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "os.fork")) else None)
+found = planner.survey(options, environ=env, repo=repo)
+watching[0] = False
+facts = discover.discover(options, found, environ=env, repo=repo)
+watching[0] = True
+after_discover = log.read_text() if log.exists() else ""
 made = planner.plan(options, found, facts, environ=env, repo=repo)
 print(json.dumps({"discover": after_discover, "plan": (log.read_text() if log.exists() else
                   "")[len(after_discover):], "started": started,
@@ -179,8 +181,8 @@ print(json.dumps({"discover": after_discover, "plan": (log.read_text() if log.ex
 def test_the_planner_runs_no_program(tmp_path):
     """Probes belong to the discover phase: with recording stand-ins for python3.12,
     nvidia-smi, uv, jupyter and dot first on PATH, discover runs the Python and nvidia-smi
-    ones; the planner, given those facts, starts no process at all (an audit hook on every
-    process start) and no stand-in records a run."""
+    ones; the survey before it and the planner after it, given those facts, start no process
+    at all (an audit hook on every process start) and no stand-in records a run."""
     import json
     import os
 
