@@ -28,7 +28,7 @@ import nox
 REPO = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))  # the contract layer names the Pythons (standard library only)
 from benchmarks.testrecord import write_record  # noqa: E402
-from envs.contract.facts import DEFAULT_PYTHON, PYTHONS  # noqa: E402
+from envs.contract.facts import DEFAULT_PYTHON, DEFAULT_VARIANT, PYTHONS  # noqa: E402
 
 NOXDIR = REPO / ".nox"
 VERIFY_ENV = NOXDIR / "verify-env"
@@ -151,7 +151,7 @@ def _locked_cpu_env(session: nox.Session, keras_home: Path | None = None, *,
                                                      str(SETUP_TOOLS))}
     if keras_home is not None:
         env["KERAS_HOME"] = str(keras_home)
-    session.run("python", str(REPO / "setup" / "bootstrap.py"), "--variant", "cpu",
+    session.run("python", str(REPO / "setup" / "bootstrap.py"), "--variant", DEFAULT_VARIANT,
                 "--prefix", str(prefix), "--python-exe", python, "--no-verify", "--no-kernel",
                 "--yes", env=env)
     if cache_bytecode:

@@ -33,6 +33,7 @@ from typing import Any
 
 from envs.contract import facts, nvidia
 from envs.contract.layout import Layout
+from envs.contract.platforms import refusal
 from setup.installer import workflow
 from setup.installer.plan import Options
 from setup.installer.runner import Runner
@@ -127,7 +128,9 @@ def choose_variant(requested: str = "auto", *, gpu: bool | None = None,
         return requested
     target = Target.current() if target is None else target
     gpu = gpu_present() if gpu is None else gpu
-    return "gpu" if gpu and target.platform == "linux-64" else "cpu"
+    # The GPU variant where the contract does not refuse it (Linux x86_64 only).
+    usable = gpu and refusal(facts.GPU_VARIANT, target.platform) is None
+    return facts.GPU_VARIANT if usable else facts.DEFAULT_VARIANT
 
 
 # --------------------------------------------------------------------------- install
@@ -201,7 +204,7 @@ def install(repo: Path = REPO_ROOT, variant: str = "auto", *, keep_kernel: bool 
     environ = dict(os.environ if environ is None else environ)
     variant = choose_variant(variant)
     keep_kernel = in_colab(environ) if keep_kernel is None else keep_kernel
-    source = repo / "envs" / variant / "requirements.txt"
+    source = Layout.lock(repo, variant)
     lock, kept = source, []
     if keep_kernel and source.is_file():
         lock, kept = _kernel_lock(source, Path(sys.prefix), variant)

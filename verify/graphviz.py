@@ -162,11 +162,12 @@ def crash_text(error: BaseException | str) -> str | None:
 def conda_graphviz(variant: str, root: Path | None = None) -> str | None:
     """The Graphviz version the conda route installs for ``variant`` on this platform, read
     from the toolkit's ``envs/<variant>/conda-lock.yml``; None where it cannot be read."""
+    from envs.contract.layout import CONDA_LOCK, Layout
     from envs.contract.platforms import current_platform
 
     root = root or Path(__file__).resolve().parent.parent
     try:
-        text = (root / "envs" / variant / "conda-lock.yml").read_text(encoding="utf-8")
+        text = Layout.lock(root, variant, CONDA_LOCK).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     found = re.search(r"^- name: graphviz\n  version: (\S+)\n  manager: conda\n  platform: "

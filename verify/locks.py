@@ -1,18 +1,17 @@
 """Read a lock (pip requirements.txt, conda-lock.yml, pylock.toml) and compare it with what
 is installed; also the dependency check ``pip check`` does, without needing pip.
 
-One reader per format: requirements.txt through the contract's parser
-(:mod:`envs.contract.piplock`, which setup and the lock step use too), conda-lock.yml and
-pylock.toml through :func:`_yaml_doc` and :func:`_toml_doc` below. What a lock covers comes
-from its ``# kerasup-*`` header (:mod:`envs.contract.lockheader`). Needs ``packaging`` and,
-for conda-lock.yml, ``pyyaml``.
+One reader per format, each shared: requirements.txt through :mod:`envs.contract.piplock`
+and pylock.toml through :mod:`envs.contract.pylock` (setup, the bundle builder and the lock
+step read them with those too); conda-lock.yml through :func:`_yaml_doc` below. What a lock
+covers comes from its ``# kerasup-*`` header (:mod:`envs.contract.lockheader`). Needs
+``packaging`` and, for conda-lock.yml, ``pyyaml``.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ from packaging.version import InvalidVersion, Version
 from envs.contract.errors import LockError
 from envs.contract.lockheader import KEY_PLATFORMS, KEY_PYTHONS, read_header
 from envs.contract.piplock import parse_requirements
+from envs.contract.pylock import Pylock
+from envs.contract.pylock import parse_pylock as read_pylock_text
 from verify.distributions import Installed, installed
 
 __all__ = [
@@ -137,22 +138,17 @@ def parse_conda_lock(text: str, platform: str, source: str = "conda-lock.yml") -
     return _conda_entries(_yaml_doc(text, source), platform, source)
 
 
-def _toml_doc(text: str, source: str) -> dict[str, Any]:
-    """A pylock.toml's top-level table (the one place verify parses its TOML)."""
+def _pylock(text: str, source: str) -> Pylock:
+    """A pylock.toml, read by the contract's one reader (its fix points at a kerasup lock)."""
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LockError(f"{source}: not valid TOML ({exc})", fix=_LOCK_FIX) from None
-    if not isinstance(doc.get("packages"), list) or not doc["packages"]:
-        raise LockError(f"{source}: no [[packages]] table", fix=_LOCK_FIX)
-    return doc
+        return read_pylock_text(text, source)
+    except LockError as exc:
+        raise LockError(exc.message, fix=_LOCK_FIX) from None
 
 
 def parse_pylock(text: str, source: str = "pylock.toml") -> list[LockEntry]:
     """The packages of a PEP 751 ``pylock.toml``."""
-    return [LockEntry(canonicalize_name(str(p["name"])), str(p.get("version", "")),
-                      p.get("marker")) for p in _toml_doc(text, source)["packages"]
-            if isinstance(p, dict) and "name" in p]
+    return [LockEntry(p.name, p.version, p.marker) for p in _pylock(text, source).packages]
 
 
 def lock_kind(path: Path) -> str:
@@ -216,8 +212,8 @@ def lock_coverage(path: Path, platform: str) -> Coverage:
     cov = Coverage(fields[KEY_PYTHONS].split(), fields[KEY_PLATFORMS].split(), None,
                    f"{path.name} header")
     if kind == "pylock":
-        envs = _toml_doc(text, str(path)).get("environments")
-        cov.environments = [str(e) for e in envs] if isinstance(envs, list) else None
+        envs = _pylock(text, str(path)).environments
+        cov.environments = list(envs) if envs is not None else None
     return cov
 
 

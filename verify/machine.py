@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.contract import record as install_record
-from envs.contract.facts import VARIANTS
+from envs.contract.facts import DEFAULT_VARIANT, GPU_VARIANT, VARIANTS
 from envs.contract.fileio import file_sha256
 from envs.contract.layout import Layout
 from envs.contract.platforms import current_platform
@@ -65,10 +65,10 @@ def infer_variant() -> tuple[str, str]:
     for dist in importlib.metadata.distributions():
         name = (dist.metadata.get("Name") or "").lower()  # type: ignore[attr-defined]
         if name.startswith("nvidia-cudnn") or name.startswith("nvidia-cuda-runtime"):
-            return "gpu", f"inferred: {name} is installed"
+            return GPU_VARIANT, f"inferred: {name} is installed"
     if _installed("tensorflow-cpu"):
-        return "cpu", "inferred: tensorflow-cpu is installed"
-    return "cpu", "inferred: no CUDA libraries installed"
+        return DEFAULT_VARIANT, "inferred: tensorflow-cpu is installed"
+    return DEFAULT_VARIANT, "inferred: no CUDA libraries installed"
 
 
 @dataclass(frozen=True)
@@ -124,10 +124,10 @@ def resolve_context(variant: str | None, lock: Path | None, expect_gpu: bool | N
     elif record and record.lock:
         lock_path, lock_source = Path(record.lock), f"install record {record_path}"
     else:
-        lock_path = toolkit_root() / "envs" / variant / "requirements.txt"
+        lock_path = Layout.lock(toolkit_root(), variant)
         lock_source = "repository default (no install record)"
     if expect_gpu is None:
-        expect_gpu = variant == "gpu"
+        expect_gpu = variant == GPU_VARIANT
     return Context(variant, variant_source, lock_path, lock_source, record, record_path,
                    record_error, expect_gpu, overlay)
 

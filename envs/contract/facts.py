@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = [
     "DEFAULT_PYTHON",
     "DEFAULT_VARIANT",
+    "GPU_VARIANT",
     "PYTHONS",
     "REPOSITORY_URL",
     "VARIANTS",
@@ -50,6 +51,8 @@ _VARIANTS: tuple[Variant, ...] = (
 )
 VARIANTS: tuple[str, ...] = tuple(v.name for v in _VARIANTS)
 DEFAULT_VARIANT = "cpu"
+# The variant that needs the NVIDIA driver (CUDA wheels): what a GPU machine is given.
+GPU_VARIANT = next(v.name for v in _VARIANTS if v.needs_nvidia_driver)
 
 
 def variant(name: str) -> Variant:

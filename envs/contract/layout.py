@@ -1,13 +1,20 @@
-"""Every path kerasup owns under an environment's prefix: ``<prefix>/share/kerasup/...``."""
+"""Every path kerasup owns under an environment's prefix (``<prefix>/share/kerasup/...``), and
+where a checkout or a toolkit copy keeps each variant's locks (``envs/<variant>/<lock>``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SHARE", "Layout"]
+__all__ = ["CONDA_LOCK", "LOCK_FILES", "PIP_LOCK", "PYLOCK", "SBOM", "SHARE", "Layout"]
 
 SHARE = ("share", "kerasup")
+# A variant's lock files, in envs/<variant>/ (the lock step writes them in this order).
+PIP_LOCK = "requirements.txt"
+PYLOCK = "pylock.toml"
+CONDA_LOCK = "conda-lock.yml"
+SBOM = "sbom.cdx.json"
+LOCK_FILES = (PIP_LOCK, PYLOCK, CONDA_LOCK)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,12 @@ class Layout:
     def tools(self) -> Path:
         """Tools a bundle install unpacks for itself (the bundle's uv)."""
         return self.share / "bin"
+
+    @staticmethod
+    def lock(root: Path, variant: str, name: str = PIP_LOCK) -> Path:
+        """A variant's lock file in the checkout or toolkit copy ``root``:
+        ``root/envs/<variant>/<name>`` (``name``: one of LOCK_FILES, or SBOM)."""
+        return root / "envs" / variant / name
 
     def verify_argv(self, python: str, *extra: str) -> list[str]:
         """``python -I -m verify`` writing its JSON and JUnit reports to their places here: how

@@ -1,8 +1,12 @@
-"""Conda platform names, the one OS/architecture normaliser, and the variant x platform
-combinations kerasup refuses, each with its reason and its fix.
+"""The one platform table: each conda platform kerasup knows, with its PEP 508 marker values,
+its wheel-tag architecture, the one floor its wheels must run at (glibc 2.28, macOS 12) and the
+pinned uv wheel a bundle carries for it; the one OS/architecture normaliser; and the variant x
+platform combinations kerasup refuses, each with its reason and its fix.
 
-Every other table of platforms (the lock step's wheel tags, the installer's paths) is keyed by
-the names defined here, and tests hold them to it.
+The lock step (envs.lock.platforms: its targets, marker environments and wheel tags) and the
+bundle builder (setup.installer.bundle: which wheels and which uv it carries) both read these
+facts; the wheel-tag rules built on them are :mod:`envs.contract.wheeltags`. Tests hold both
+uses to this one table.
 """
 
 from __future__ import annotations
@@ -15,22 +19,44 @@ __all__ = [
     "GLIBC_FLOOR",
     "MACOS_FLOOR",
     "PLATFORMS",
+    "UV_VERSION",
+    "WHEEL_PLATFORMS",
     "Platform",
     "Refusal",
+    "UvWheel",
     "current_platform",
     "normalise",
     "refusal",
-    "wheel_platform_ok",
 ]
 
 # The oldest system a locked wheel must run on: one floor for the lock step (its manylinux
 # and macOS tags, conda's __glibc/__osx) and for the bundle builder (which wheels it carries).
 GLIBC_FLOOR: tuple[int, int] = (2, 28)
 MACOS_FLOOR: tuple[int, int] = (12, 0)
-# The wheel-tag architecture of each platform a wheel can be chosen for.
-_WHEEL_ARCH = {"linux-64": "x86_64", "linux-aarch64": "aarch64", "osx-arm64": "arm64",
-               "win-64": "amd64", "win-arm64": "arm64"}
-_LEGACY_MANYLINUX = {"manylinux1": 5, "manylinux2010": 12, "manylinux2014": 17}
+# The uv that installs every environment (setup/tools-requirements.txt pins the same; a test
+# holds them together) and that a bundle carries for each of its platforms.
+UV_VERSION = "0.13.9"
+# platform.system() and os.name as PEP 508 markers see them, per sys.platform family.
+_SYSTEM = {"linux": ("Linux", "posix"), "darwin": ("Darwin", "posix"), "win32": ("Windows", "nt")}
+
+
+@dataclass(frozen=True)
+class UvWheel:
+    """The pinned uv's wheel for one platform on PyPI (each sha256 is one of
+    setup/tools-requirements.txt's hashes; a test holds them to it)."""
+
+    path: str  # under https://files.pythonhosted.org/packages/
+    tags: str  # the file name's platform tags
+    size: int
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return f"uv-{UV_VERSION}-py3-none-{self.tags}.whl"
+
+    @property
+    def url(self) -> str:
+        return f"https://files.pythonhosted.org/packages/{self.path}/{self.filename}"
 
 
 @dataclass(frozen=True)
@@ -39,28 +65,69 @@ class Platform:
 
     ``os`` is ``sys.platform``'s family ("linux", "darwin", "win32"); ``machine`` is the
     normalised architecture ("x86_64", "aarch64" on Linux, "arm64" on macOS and Windows).
+    For a platform wheels are chosen for: ``marker_machine`` is ``platform_machine`` as PEP 508
+    markers see it ("AMD64" on Windows), ``wheel_arch`` the wheel tags' architecture
+    ("amd64" on Windows) and ``uv`` the uv wheel a bundle carries.
     """
 
     name: str
     os: str
     machine: str
+    marker_machine: str | None = None
+    wheel_arch: str | None = None
+    uv: UvWheel | None = None
 
     @property
     def is_windows(self) -> bool:
         return self.os == "win32"
 
+    def marker_environment(self, python: str) -> dict[str, str]:
+        """PEP 508 marker values of CPython ``python`` ("3.12" or "3.12.13") here."""
+        if self.marker_machine is None:
+            raise KeyError(f"no marker environment for platform {self.name!r}")
+        parts = python.split(".")
+        full = python if len(parts) >= 3 else f"{python}.0"
+        system, os_name = _SYSTEM[self.os]
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": os_name,
+            "platform_machine": self.marker_machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": system,
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": ".".join(parts[:2]),
+            "sys_platform": self.os,
+        }
+
 
 # Every platform name kerasup understands; which of them a variant is locked for is the
 # lock's own header (envs.contract.lockheader), and which it refuses is _REFUSALS below.
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
-    Platform("linux-64", "linux", "x86_64"),
-    Platform("linux-aarch64", "linux", "aarch64"),
+    Platform("linux-64", "linux", "x86_64", "x86_64", "x86_64", UvWheel(
+        "3d/aa/26d64642d808de4a652579ef950d7cd2d37f080a8babf9c67c6b75fc4c3f",
+        "manylinux_2_17_x86_64.manylinux2014_x86_64", 17606939,
+        "d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19")),
+    Platform("linux-aarch64", "linux", "aarch64", "aarch64", "aarch64", UvWheel(
+        "57/15/94b6cd62ac3ff6550288328e8035288875197cbc183f51554b266a69877b",
+        "manylinux_2_17_aarch64.manylinux2014_aarch64.musllinux_1_1_aarch64", 18026789,
+        "5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe")),
     Platform("linux-ppc64le", "linux", "ppc64le"),
     Platform("osx-64", "darwin", "x86_64"),
-    Platform("osx-arm64", "darwin", "arm64"),
-    Platform("win-64", "win32", "x86_64"),
+    Platform("osx-arm64", "darwin", "arm64", "arm64", "arm64", UvWheel(
+        "f3/a7/a8d7b074798c7fb3b26b37584b8fe2e29df2ccdc24ce7902caab2a53edbf",
+        "macosx_11_0_arm64", 14660755,
+        "66c512266d633bef48384a1f53003f41f2a8e7b36fe6e7fbfd3e0fd52d96fa63")),
+    Platform("win-64", "win32", "x86_64", "AMD64", "amd64", UvWheel(
+        "dd/ef/ceeabf3631117f7354787d9fb1ffe943899e59ed4b887a696ed547e47e76",
+        "win_amd64", 15662317,
+        "6a44b2ed8111d2f60d2b92627c5dccda3f7ed7570b18ce115e569cd68c28246b")),
     Platform("win-arm64", "win32", "arm64"),
 )}
+# The platforms wheels can be chosen for: the lock step's targets and a bundle's platforms.
+WHEEL_PLATFORMS: tuple[str, ...] = tuple(p.name for p in PLATFORMS.values() if p.wheel_arch)
 
 _OS_ALIASES = {"linux": "linux", "darwin": "darwin", "macos": "darwin", "win32": "win32",
                "windows": "win32", "cygwin": "win32", "msys": "win32"}
@@ -132,30 +199,3 @@ _REFUSALS: dict[tuple[str | None, str], Refusal] = {
 def refusal(variant: str, platform: str) -> Refusal | None:
     """Why ``variant`` is refused on ``platform``, or None when kerasup does not refuse it."""
     return _REFUSALS.get((variant, platform)) or _REFUSALS.get((None, platform))
-
-
-def wheel_platform_ok(platform: str, tag: str) -> bool:
-    """Whether a machine of ``platform`` at the floors above installs a wheel whose platform
-    tag is ``tag`` (``any``, ``manylinux_2_28_x86_64``, ``macosx_12_0_arm64`` ...)."""
-    if tag == "any":
-        return True
-    arch = _WHEEL_ARCH.get(platform)
-    info = PLATFORMS.get(platform)
-    if arch is None or info is None:
-        return False
-    if info.os == "darwin" and tag.endswith("_universal2"):
-        arch = "universal2"  # fat binaries for both macOS architectures
-    if not tag.endswith("_" + arch):
-        return False
-    head = tag[:-len(arch) - 1]
-    if info.os == "win32":
-        return head == "win"
-    if info.os == "darwin":
-        parts = head.split("_")
-        return (len(parts) == 3 and parts[0] == "macosx" and parts[1].isdigit()
-                and parts[2].isdigit() and (int(parts[1]), int(parts[2])) <= MACOS_FLOOR)
-    if head in _LEGACY_MANYLINUX:
-        return (2, _LEGACY_MANYLINUX[head]) <= GLIBC_FLOOR
-    parts = head.split("_")
-    return (len(parts) == 3 and parts[0] == "manylinux" and parts[1] == "2"
-            and parts[2].isdigit() and (2, int(parts[2])) <= GLIBC_FLOOR)

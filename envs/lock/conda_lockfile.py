@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.pylock import Pylock
-from packaging.utils import canonicalize_name
+from packaging.markers import Marker
 
 from envs.contract.piplock import PinnedRequirement
+from envs.contract.pylock import Pylock
 from envs.lock.conda_solve import CondaSource, SolvedPackage
 from envs.lock.errors import LockError
 from envs.lock.platforms import Target, best_wheel
@@ -62,17 +62,17 @@ def pip_entries(pylock: Pylock, requirements: Mapping[str, Sequence[PinnedRequir
     env = target.marker_environment(python)
     chosen: dict[str, tuple[str, str, str]] = {}
     for pkg in pylock.packages:
-        if pkg.marker is not None and not pkg.marker.evaluate(env):  # type: ignore[arg-type]
+        if pkg.marker is not None and not Marker(pkg.marker).evaluate(env):
             continue
-        name = canonicalize_name(pkg.name)
-        urls = [w.url for w in pkg.wheels or () if w.url]
+        name = pkg.name
+        urls = [w.url for w in pkg.wheels]
         url = best_wheel(urls, target, python)
         if url is None:
             raise LockError(f"no wheel of {name} {pkg.version} fits CPython {python} on "
                             f"{target.subdir}; pin a version with such a wheel in "
                             "environment.yml and run `nox -s lock`")
-        wheel = next(w for w in pkg.wheels or () if w.url == url)
-        chosen[name] = (str(pkg.version), url, wheel.hashes["sha256"])
+        wheel = next(w for w in pkg.wheels if w.url == url)
+        chosen[name] = (pkg.version, url, wheel.sha256)
     # requirements.txt's "# via" comments give the dependency graph pylock.toml omits.
     children: dict[str, set[str]] = {}
     for name, entries in requirements.items():

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from envs.contract.layout import Layout
 from envs.contract.piplock import parse_requirements
 from envs.lock.index_proxy import IndexProxy, serving
 from envs.lock.index_snapshot import SNAPSHOT_DIR, SNAPSHOT_FILE, IndexSnapshot
@@ -44,7 +45,7 @@ def _start(root: Path, variants: Sequence[str], all_variants: Sequence[str],
 def _chosen(envs_dir: Path, variants: Sequence[str]) -> dict[str, set[str]]:
     chosen: dict[str, set[str]] = {}
     for variant in variants:
-        lock = envs_dir / variant / "requirements.txt"
+        lock = Layout.lock(envs_dir.parent, variant)
         if lock.is_file():
             for entry in parse_requirements(lock.read_text(encoding="utf-8"), str(lock)):
                 chosen.setdefault(entry.name, set()).add(entry.version)

@@ -1,9 +1,10 @@
 """What changed between two versions of a lock file, package by package: ``name old → new``.
 
 Each lock format is read with its own reader (requirements.txt with envs.contract.piplock,
-pylock.toml with tomllib, conda-lock.yml and the SBOM as the YAML and JSON they are) into
-one shape, package -> versions, and the two shapes are compared. When the versions agree but
-the bytes differ (a hash, a marker, a wheel), the first differing line is named instead.
+pylock.toml with envs.contract.pylock, conda-lock.yml and the SBOM as the YAML and JSON they
+are) into one shape, package -> versions, and the two shapes are compared. When the versions
+agree but the bytes differ (a hash, a marker, a wheel), the first differing line is named
+instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 from envs.contract.errors import LockError
-from envs.contract.piplock import canonical_name, parse_requirements
+from envs.contract.piplock import parse_requirements
+from envs.contract.pylock import parse_pylock
 
 __all__ = ["Change", "compare", "describe", "versions_in"]
 
@@ -31,11 +33,9 @@ def _requirements(text: str) -> Versions:
 
 
 def _pylock(text: str) -> Versions:
-    from envs.lock.pip_lock import parse_pylock  # the lock step's one pylock reader
-
     found: dict[str, set[str]] = {}
     for package in parse_pylock(text, "pylock.toml").packages:
-        found.setdefault(canonical_name(package.name), set()).add(str(package.version))
+        found.setdefault(package.name, set()).add(package.version)
     return {name: tuple(sorted(v)) for name, v in found.items()}
 
 

@@ -19,12 +19,9 @@ import re
 import shutil
 import subprocess
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from packaging.pylock import Pylock, PylockValidationError
 
 from envs.contract import piplock
 from envs.contract.errors import LockError
@@ -37,6 +34,7 @@ from envs.contract.lockheader import (
     KEY_RESOLVER,
 )
 from envs.contract.piplock import PinnedRequirement
+from envs.contract.platforms import UV_VERSION  # the `lock` group pins the same
 from envs.lock.inputs_hash import pip_inputs_hash, read_lock_header, render_header
 from envs.lock.spec import EnvSpec
 
@@ -44,9 +42,7 @@ __all__ = [
     "PipLocks",
     "default_exclude_newer",
     "parse_exclude_newer",
-    "parse_pylock",
     "parse_requirements",
-    "read_pylock",
     "read_requirements",
     "resolve",
     "uv_bin",
@@ -54,8 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# The version the repository's `lock` group pins; another uv may render files differently.
-UV_VERSION = "0.13.9"
 
 
 @dataclass(frozen=True)
@@ -193,25 +187,6 @@ def _uv_version() -> str:
     out = subprocess.run([uv_bin(), "--version"], capture_output=True, text=True, check=False)
     parts = out.stdout.split()
     return parts[1] if len(parts) > 1 else "unknown"
-
-
-def read_pylock(path: Path) -> Pylock:
-    """Parse and validate a pylock.toml with packaging.pylock."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LockError(f"{path} not found: run `nox -s lock`") from None
-    return parse_pylock(text, str(path))
-
-
-def parse_pylock(text: str, origin: str) -> Pylock:
-    """Parse pylock.toml text (`origin` names it in errors)."""
-    try:
-        return Pylock.from_dict(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, PylockValidationError) as exc:
-        detail = " ".join(str(exc).split())
-        raise LockError(f"{origin} is not a valid pylock.toml ({detail}); regenerate it with "
-                        "`nox -s lock`") from None
 
 
 def read_requirements(path: Path) -> dict[str, list[PinnedRequirement]]:

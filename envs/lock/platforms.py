@@ -1,23 +1,26 @@
-"""The target table: each conda platform (subdir) a variant may be locked for, with the virtual
-packages its conda solve assumes, its PEP 508 marker environment and the wheel tags it accepts.
+"""The lock targets: each conda platform (subdir) a variant may be locked for, with the virtual
+packages its conda solve assumes. Its PEP 508 marker environment and the wheel platform tags it
+accepts are the contract's platform table (envs.contract.platforms, envs.contract.wheeltags),
+which the bundle builder reads too; here ``packaging.tags`` ranks wheels over them.
 
-Baselines: Linux targets assume glibc 2.28 (manylinux_2_28 and older wheels; RHEL/Rocky 8,
-Debian 10, Ubuntu 18.10 and newer) and macOS targets assume macOS 12.0 on Apple silicon.
+Baselines (the contract's floors): Linux targets assume glibc 2.28 (manylinux_2_28 and older
+wheels; RHEL/Rocky 8, Debian 10, Ubuntu 18.10 and newer) and macOS targets assume macOS 12.0
+on Apple silicon.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
-from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from envs.contract.errors import LockError
-from envs.contract.facts import VARIANTS
-from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, refusal
+from envs.contract.facts import GPU_VARIANT, VARIANTS
+from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, PLATFORMS, WHEEL_PLATFORMS, refusal
+from envs.contract.pylock import wheel_filename
+from envs.contract.wheeltags import platform_tags
 
 __all__ = [
     "CUDA_VERSION",
@@ -36,17 +39,6 @@ MACOS: tuple[int, int] = MACOS_FLOOR
 CUDA_VERSION = "12.0"
 
 
-def _manylinux(arch: str) -> list[str]:
-    """manylinux platform tags a glibc-GLIBC machine accepts, best (newest) first."""
-    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
-    tags: list[str] = []
-    for minor in range(GLIBC[1], 4, -1):
-        tags.append(f"manylinux_2_{minor}_{arch}")
-        if minor in legacy:
-            tags.append(f"{legacy[minor]}_{arch}")
-    return tags
-
-
 @dataclass(frozen=True)
 class Target:
     """One conda platform as a lock target."""
@@ -63,27 +55,13 @@ class Target:
     def virtual_packages_for(self, variant: str) -> dict[str, str]:
         """The virtual packages a solve for `variant` on this platform assumes."""
         packages = dict(self.virtual_packages)
-        if variant == "gpu" and self.sys_platform == "linux":
+        if variant == GPU_VARIANT and self.sys_platform == "linux":
             packages["__cuda"] = CUDA_VERSION
         return packages
 
     def marker_environment(self, python: str) -> dict[str, str]:
         """PEP 508 marker values of CPython `python` (e.g. "3.12" or "3.12.13") here."""
-        parts = python.split(".")
-        full = python if len(parts) >= 3 else f"{python}.0"
-        return {
-            "implementation_name": "cpython",
-            "implementation_version": full,
-            "os_name": self.os_name,
-            "platform_machine": self.platform_machine,
-            "platform_python_implementation": "CPython",
-            "platform_release": "",
-            "platform_system": self.platform_system,
-            "platform_version": "",
-            "python_full_version": full,
-            "python_version": ".".join(parts[:2]),
-            "sys_platform": self.sys_platform,
-        }
+        return PLATFORMS[self.subdir].marker_environment(python)
 
     def uv_environment(self) -> str:
         """This platform as a marker for uv's `environments` / `required-environments`."""
@@ -100,25 +78,24 @@ class Target:
 
 
 _LINUX = {"__unix": "0", "__linux": "5.10", "__glibc": f"{GLIBC[0]}.{GLIBC[1]}"}
-
-# Keyed by envs.contract.platforms names (a test holds it to that); which variant x platform
-# combinations are refused is the contract's refusal(), not a table here.
-TARGETS: dict[str, Target] = {
-    "linux-64": Target(
-        "linux-64", "linux", "x86_64", "Linux", "posix", tuple(_manylinux("x86_64")),
-        {**_LINUX, "__archspec": "1 x86_64"}),
-    "linux-aarch64": Target(
-        "linux-aarch64", "linux", "aarch64", "Linux", "posix", tuple(_manylinux("aarch64")),
-        {**_LINUX, "__archspec": "1 aarch64"}),
-    "osx-arm64": Target(
-        "osx-arm64", "darwin", "arm64", "Darwin", "posix",
-        tuple(mac_platforms(MACOS, "arm64")),
-        {"__unix": "0", "__osx": f"{MACOS[0]}.{MACOS[1]}", "__archspec": "1 arm64"}),
-    "win-64": Target(
-        "win-64", "win32", "AMD64", "Windows", "nt", ("win_amd64",),
-        {"__win": "0", "__archspec": "1 x86_64"}),
+_VIRTUAL_PACKAGES: dict[str, dict[str, str]] = {
+    "linux-64": {**_LINUX, "__archspec": "1 x86_64"},
+    "linux-aarch64": {**_LINUX, "__archspec": "1 aarch64"},
+    "osx-arm64": {"__unix": "0", "__osx": f"{MACOS[0]}.{MACOS[1]}", "__archspec": "1 arm64"},
+    "win-64": {"__win": "0", "__archspec": "1 x86_64"},
 }
 
+
+def _target(name: str) -> Target:
+    """The lock target of the contract's platform ``name``, every fact taken from its table."""
+    env = PLATFORMS[name].marker_environment("3")
+    return Target(name, env["sys_platform"], env["platform_machine"], env["platform_system"],
+                  env["os_name"], platform_tags(name), _VIRTUAL_PACKAGES[name])
+
+
+# The contract's platforms with wheel tags (a test holds the keys to it); which variant x
+# platform combinations are refused is the contract's refusal(), not a table here.
+TARGETS: dict[str, Target] = {name: _target(name) for name in WHEEL_PLATFORMS}
 
 
 def targets_for(variant: str, platforms: Iterable[str]) -> list[Target]:
@@ -138,11 +115,6 @@ def targets_for(variant: str, platforms: Iterable[str]) -> list[Target]:
                             f"use some of {', '.join(TARGETS)}")
         targets.append(TARGETS[platform])
     return targets
-
-
-def wheel_filename(url: str) -> str:
-    """The file name at the end of a wheel URL."""
-    return unquote(PurePosixPath(urlsplit(url).path).name)
 
 
 def best_wheel(urls: Sequence[str], target: Target, python: str) -> str | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 import uuid
 from email.message import Message
 from email.parser import HeaderParser
@@ -31,6 +30,7 @@ import yaml
 from envs.contract.fileio import write_atomic
 from envs.contract.lockheader import KEY_EXCLUDE_NEWER, read_header
 from envs.contract.piplock import canonical_name, parse_requirements
+from envs.contract.pylock import Pylock, parse_pylock
 
 __all__ = ["SBOM_FILE", "render_sbom", "sbom_is_fresh", "sbom_problems", "write_sbom"]
 
@@ -96,21 +96,20 @@ def _licences(headers: Message) -> list[dict[str, Any]]:
     return [{"license": {"name": text[:100] + "…"}}] if text else []
 
 
-def _pypi_components(pylock: dict[str, Any], metadata: dict[tuple[str, str], Message]
+def _pypi_components(pylock: Pylock, metadata: dict[tuple[str, str], Message]
                      ) -> list[dict[str, Any]]:
     components = []
-    for pkg in pylock.get("packages", []):
-        refs = [{"type": "distribution", "url": w["url"],
-                 "hashes": [{"alg": "SHA-256", "content": w["hashes"]["sha256"]}]}
-                for w in pkg.get("wheels", [])]
-        purl = _pypi_purl(pkg["name"], pkg["version"])
+    for pkg in pylock.packages:
+        refs = [{"type": "distribution", "url": w.url,
+                 "hashes": [{"alg": "SHA-256", "content": w.sha256}]} for w in pkg.wheels]
+        purl = _pypi_purl(pkg.name, pkg.version)
         component: dict[str, Any] = {
-            "type": "library", "bom-ref": purl, "name": pkg["name"],
-            "version": pkg["version"], "purl": purl, "externalReferences": refs,
+            "type": "library", "bom-ref": purl, "name": pkg.name,
+            "version": pkg.version, "purl": purl, "externalReferences": refs,
             "properties": [{"name": "kerasup:layer", "value": "pypi"}]}
-        if pkg.get("marker"):
-            component["properties"].append({"name": "kerasup:marker", "value": pkg["marker"]})
-        headers = metadata.get((canonical_name(pkg["name"]), str(pkg["version"])))
+        if pkg.marker:
+            component["properties"].append({"name": "kerasup:marker", "value": pkg.marker})
+        headers = metadata.get((pkg.name, pkg.version))
         if headers is not None:
             supplier = _supplier(headers)
             if supplier:
@@ -190,7 +189,8 @@ def render_sbom(variant_dir: Path, snapshot: Path | None = None) -> str:
     requirements_text = (variant_dir / "requirements.txt").read_text(encoding="utf-8")
     conda_text = (variant_dir / "conda-lock.yml").read_text(encoding="utf-8")
     metadata = _metadata_index(snapshot or variant_dir.parent / "index-snapshot")
-    pypi = _pypi_components(tomllib.loads(pylock_text), metadata)
+    pypi = _pypi_components(parse_pylock(pylock_text, str(variant_dir / "pylock.toml")),
+                            metadata)
     # libyaml's loader when present: the conda lock is thousands of lines.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     conda_lock = yaml.load(conda_text, Loader=loader)

@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.pylock import Pylock
-
 from envs.contract.errors import ExitCode, LockError
 from envs.contract.facts import VARIANTS
 from envs.contract.fileio import write_atomic
 from envs.contract.flags import offline
+from envs.contract.layout import LOCK_FILES
 from envs.contract.lockheader import KEY_EXCLUDE_NEWER, KEY_INPUTS, read_header
+from envs.contract.pylock import Pylock, parse_pylock, read_pylock
 from envs.lock.conda_solve import (
     CondaSource,
     conda_forge_reachable,
@@ -31,9 +31,7 @@ from envs.lock.inputs_hash import conda_content_hashes, pip_inputs_hash, read_lo
 from envs.lock.pip_lock import (
     default_exclude_newer,
     parse_exclude_newer,
-    parse_pylock,
     parse_requirements,
-    read_pylock,
     read_requirements,
     resolve,
 )
@@ -43,7 +41,6 @@ from envs.lock.spec import ENVS_DIR, EnvSpec, load_spec
 __all__ = ["LOCK_FILES", "check_variant", "choose_conda_source", "lock_variant"]
 
 log = logging.getLogger(__name__)
-LOCK_FILES = ("requirements.txt", "pylock.toml", "conda-lock.yml")
 SNAPSHOT_ENV = "KERASUP_CONDA_SNAPSHOT"
 
 
@@ -199,8 +196,7 @@ def _conda_lock_problems(spec: EnvSpec, path: Path, pylock: Pylock | None) -> li
     if custom.get("kerasup_pip_inputs_sha256") != pip_inputs_hash(spec):
         problems.append(f"{path} pip entries were made from other pip inputs; {_FIX}")
     if pylock is not None:
-        wheels = {(p.name, str(p.version), w.hashes.get("sha256"))
-                  for p in pylock.packages for w in p.wheels or ()}
+        wheels = {(p.name, p.version, w.sha256) for p in pylock.packages for w in p.wheels}
         foreign = sorted(f"{d.name} {d.version} ({d.platform})" for d in lock.package
                          if d.manager == "pip"
                          and (d.name, d.version, d.hash.sha256) not in wheels)

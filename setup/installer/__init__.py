@@ -8,7 +8,9 @@ The flow, one small module per step (:mod:`setup.installer.workflow` strings the
   activation), built on :mod:`envs.contract.platforms`.
 - :mod:`~setup.installer.pythons`: finding and probing interpreters.
 - :mod:`~setup.installer.preflight`: the checks made before anything changes.
-- :mod:`~setup.installer.planner`: read-only; computes the plan.
+- :mod:`~setup.installer.planner`: the survey (files only) and the plan (pure, runs no
+  program), with :mod:`~setup.installer.discover` between them: every probe planning needs
+  (interpreters, ``nvidia-smi``, the installed-files scan), whose facts the plan shows.
 - :mod:`~setup.installer.plan`: the frozen :class:`~setup.installer.plan.Plan` (what will be
   done, as data; ``--dry-run`` prints it, ``--plan-json`` dumps it) and the
   :class:`~setup.installer.plan.Step` kinds, each with one handler in the workflow.

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from envs.contract.facts import DEFAULT_PYTHON
 from setup.installer.failures import error_part
 from setup.installer.netdiag import diagnose, mask_url, mask_urls
 from setup.installer.trust import ORIGINAL_CA_VAR, system_bundle
@@ -229,7 +230,7 @@ def probe_with_uv(uv: str, environ: Mapping[str, str] | None = None,
     env.pop("UV_INDEX_URL", None)
     url = f"{settings.index_url}/{project}/"
     cmd = [uv, "pip", "compile", "-", "--no-deps", "--quiet", "--no-header",
-           "--python-version", "3.12"]
+           "--python-version", DEFAULT_PYTHON]
     try:
         done = subprocess.run(cmd, input=f"{project}\n", capture_output=True, text=True,
                               env=env, timeout=timeout * 2 + 30, check=False,

@@ -131,6 +131,7 @@ class Plan:
     reports: tuple[tuple[str, str], ...] = ()  # (topic, line) said before anything changes
     driver_missing: bool = False  # the variant needs the NVIDIA driver and none answered
     damaged: tuple[str, ...] = ()  # installed distributions with missing or resized files
+    discovered: tuple[str, ...] = ()  # the probes run before planning (setup.installer.discover)
     bundle: BundleSource | None = None  # the packages come from this bundle, offline
     toolkit: Path | None = None  # what the site hook exposes (the repo; a bundle: its copy)
     actions: tuple[Action, ...] = field(default=())
@@ -168,6 +169,7 @@ class Plan:
                       "installed_gb": facts.variant(self.variant).installed_gb},
             "driver_missing": self.driver_missing,
             "damaged": list(self.damaged),
+            "discovered": list(self.discovered),
             "bundle": self.bundle.to_dict() if self.bundle else None,
             "toolkit": str(self.toolkit or self.repo),
             "actions": [{k: (v.value if isinstance(v, Step) else v)

@@ -1,11 +1,13 @@
-"""Preflight, choose the Python, and compute the :class:`~setup.installer.plan.Plan`.
+"""Survey the machine, then compute the :class:`~setup.installer.plan.Plan`: read-only and
+running no program.
 
-Everything here only reads: the machine, the lock, the prefix, keras.json (by
-``keras_json.plan``, which has no write path), the pinned uv (its dist-info, not by running
-it), a bundle's manifest. Anything that would change something becomes an
-:class:`~setup.installer.plan.Action` in the plan. What still runs a program while planning
-belongs to others' modules: the interpreter probes of ``pythons.resolve_python``, the
-NVIDIA driver query, and the installed-files scan (``filescan``, verify's check).
+Two phases around :mod:`setup.installer.discover`: :func:`survey` reads the machine, the lock,
+the prefix and its install record (files only); discover then runs the probes (the
+interpreters, ``nvidia-smi``, the installed-files scan) and hands their results, as
+:class:`~setup.installer.discover.Facts`, to :func:`plan`, which decides everything from the
+survey and the facts. Both only read: keras.json by ``keras_json.plan`` (no write path), the
+pinned uv by its dist-info, a bundle by its manifest. Anything that would change something
+becomes an :class:`~setup.installer.plan.Action` in the plan.
 """
 
 from __future__ import annotations
@@ -17,20 +19,22 @@ import sysconfig
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envs.contract import fileio, flags, record
 from envs.contract.errors import CannotProceed, UsageError
-from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
 from envs.contract.layout import Layout
 from envs.contract.lockheader import LockCoverage
-from setup.installer import configure, filescan, jupyter, preflight, uvtool
-from setup.installer.backends import Backend, choose_backend, conda_lock_python
+from setup.installer import configure, jupyter, preflight, uvtool
+from setup.installer.backends import Backend, choose_backend
 from setup.installer.plan import Action, Options, Plan
-from setup.installer.pythons import PythonChoice, resolve_python
-from setup.installer.runner import Runner
-from setup.installer.target import Target, describe_os
+from setup.installer.pythons import PythonChoice
+from setup.installer.target import Target
 
-__all__ = ["build_plan", "default_prefix", "record_action"]
+if TYPE_CHECKING:
+    from setup.installer.discover import Facts
+
+__all__ = ["Survey", "default_prefix", "plan", "record_action", "survey", "wanted_record"]
 
 
 def default_prefix(repo: Path) -> Path:
@@ -68,33 +72,6 @@ def _lock(options: Options, repo: Path, target: Target) -> tuple[Path, LockCover
     covered = preflight.check_lock_covers(options.lock or pip_lock, variant=options.variant,
                                           platform=target.platform, python=options.python)
     return lock, covered
-
-
-def _python(options: Options, *, target: Target, host: Target, lock: Path,
-            environ: Mapping[str, str], offline: bool, recorded: str | None,
-            prefix: Path | None = None) -> PythonChoice:
-    if options.in_place:
-        running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        if running not in PYTHONS:
-            raise UsageError(f"this interpreter runs Python {running}; the locks cover "
-                             f"{', '.join(PYTHONS)}",
-                             fix="Colab: Runtime > Change runtime type > Runtime version: "
-                                 "Latest; elsewhere a kernel with a supported Python")
-        return PythonChoice(running, sys.executable, "running")
-    if options.conda:
-        pinned = conda_lock_python(lock, target.platform)
-        if pinned is None:
-            raise CannotProceed(f"{lock} pins no Python for {target.platform}",
-                                fix="regenerate it with `nox -s lock`")
-        if options.python and options.python != pinned:
-            raise UsageError(f"the conda lock pins Python {pinned}, not {options.python}",
-                             fix="drop --python, or drop --conda to use the pip lock")
-        return PythonChoice(pinned, None, "conda-lock")
-    if target != host:
-        return PythonChoice(options.python or DEFAULT_PYTHON, None, "target")
-    return resolve_python(want=options.python, python_exe=options.python_exe, target=target,
-                          environ=environ, offline=offline, recorded=recorded,
-                          prefix=prefix)
 
 
 def _uv(options: Options, backend: Backend, target: Target, environ: Mapping[str, str],
@@ -223,29 +200,48 @@ def _check_bundle_python(options: Options, python: PythonChoice, target: Target)
                             "command) and run again")
 
 
-def _reports(options: Options, *, target: Target, host: Target, lock: Path, sha: str,
-             environ: Mapping[str, str]) -> tuple[list[tuple[str, str]], bool]:
+def _reports(facts: Facts, *, target: Target, host: Target, lock: Path, sha: str,
+             environ: Mapping[str, str]) -> list[tuple[str, str]]:
     if target == host:
-        first = ("OS", describe_os(target))
+        first = ("OS", facts.os or target.platform)
     else:
         first = ("platform", f"{target.platform} (--platform: its paths and lock; nothing is "
                  "run for it)")
     reports = [first, ("lock", f"{lock} (sha256 {sha[:12]}...)"),
                ("proxy", preflight.proxy_report(environ))]
-    driver, missing = preflight.driver_check(options.variant, environ)
-    if driver:
-        reports.append(("driver", driver))
-    return reports, missing
+    if facts.driver:
+        reports.append(("driver", facts.driver))
+    return reports
 
 
+@dataclasses.dataclass(frozen=True)
+class Survey:
+    """What planning reads before any probe: the machine, the prefix, the lock, the record."""
 
-def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
-               runner: Runner) -> Plan:
-    """Check everything, then decide everything; raises KerasupError on the first problem."""
+    target: Target
+    host: Target
+    offline: bool
+    prefix: Path
+    lock: Path
+    covered: LockCoverage
+    backend: Backend
+    kind: str  # the prefix: new | venv | conda | interpreter
+    owner: str  # new | kerasup | foreign | interpreter
+    existing: record.InstallRecord | None
+    unreadable: str | None
+
+    @property
+    def recorded_python(self) -> str | None:
+        """The Python of the existing install kerasup made there, if any."""
+        return self.existing.python if self.existing and self.owner == "kerasup" else None
+
+
+def survey(options: Options, *, environ: Mapping[str, str], repo: Path) -> Survey:
+    """Check the options and read what planning needs (files only; UsageError/CannotProceed
+    on the first problem)."""
     preflight.check_variant(options.variant)
     preflight.check_python(options.python)
     target, host = _targets(options)
-    offline = options.offline or flags.offline(environ)
     prefix = _prefix(options, repo, target)
     lock, covered = _lock(options, repo, target)
     backend = choose_backend(options, environ)
@@ -256,35 +252,50 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
         owner = preflight.prefix_owner(prefix, kind, conda=options.conda,
                                        replace_foreign=options.replace_foreign)
     existing, unreadable = record.read(prefix) if owner != "foreign" else (None, None)
-    recorded = existing.python if existing and owner == "kerasup" else None
-    python = _python(options, target=target, host=host, lock=lock, environ=environ,
-                     offline=offline, recorded=recorded, prefix=prefix)
-    if python.version not in covered.pythons:
+    return Survey(target, host, options.offline or flags.offline(environ), prefix, lock,
+                  covered, backend, kind, owner, existing,
+                  unreadable)
+
+
+def wanted_record(options: Options, found: Survey, python: PythonChoice, repo: Path
+                  ) -> tuple[record.InstallRecord, bool]:
+    """The record this install will write, and whether the environment already matches it
+    (before any installed-files scan)."""
+    sha = fileio.file_sha256(found.lock)
+    wanted = _wanted(options, python=python, target=found.target, prefix=found.prefix,
+                     lock=found.lock, sha=sha, method=found.backend.method, repo=repo)
+    env_python = found.backend.env_python(found.target, found.prefix)
+    return wanted, (not options.force and wanted.matches(found.existing)
+                    and Path(env_python).exists())
+
+
+def plan(options: Options, found: Survey, facts: Facts, *, environ: Mapping[str, str],
+         repo: Path) -> Plan:
+    """Decide everything from the survey and the discovered facts; runs no program.
+    Raises KerasupError on the first problem."""
+    target, host, prefix, lock, backend = (found.target, found.host, found.prefix, found.lock,
+                                           found.backend)
+    python = facts.python
+    if python.version not in found.covered.pythons:
         raise UsageError(f"the {options.variant} lock does not cover Python {python.version}: "
-                         f"it covers {covered.describe()}", fix="choose another --python")
+                         f"it covers {found.covered.describe()}", fix="choose another --python")
     _check_bundle_python(options, python, target)
     sha = fileio.file_sha256(lock)
     env_python = backend.env_python(target, prefix)
     site = (Path(sysconfig.get_paths()["purelib"]) if options.in_place
             else target.site_packages(prefix, python.version))
-    wanted = _wanted(options, python=python, target=target, prefix=prefix, lock=lock, sha=sha,
-                     method=backend.method, repo=repo)
-    up_to_date = (not options.force and wanted.matches(existing)
-                  and Path(env_python).exists())
-    scanned = filescan.applies(up_to_date=up_to_date, same_machine=target == host,
-                               backend=backend.name) and not filescan.deferred(options)
-    damaged = filescan.scan(env_python) if scanned else ()
-    up_to_date = up_to_date and not damaged
-    reports, driver_missing = _reports(options, target=target, host=host, lock=lock, sha=sha,
-                                       environ=environ)
-    reports.insert(2, ("prefix", _describe_prefix(prefix, kind, owner, existing is not None)))
+    wanted, up_to_date = wanted_record(options, found, python, repo)
+    up_to_date = up_to_date and not facts.damaged
+    reports = _reports(facts, target=target, host=host, lock=lock, sha=sha, environ=environ)
+    reports.insert(2, ("prefix", _describe_prefix(prefix, found.kind, found.owner,
+                                                  found.existing is not None)))
     if options.bundle is not None:
         reports.insert(1, ("bundle", options.bundle.describe()))
-    if unreadable:
-        reports.append(("record", f"{unreadable}: the environment is rebuilt"))
-    if damaged:
-        reports.append(("installed files", f"{', '.join(damaged)} lost installed files since "
-                        "install: reinstalling them"))
+    if found.unreadable:
+        reports.append(("record", f"{found.unreadable}: the environment is rebuilt"))
+    if facts.damaged:
+        reports.append(("installed files", f"{', '.join(facts.damaged)} lost installed files "
+                        "since install: reinstalling them"))
     if not up_to_date:
         reports.append(("download", preflight.size_report(options.variant)
                         if options.bundle is None else "nothing: every package comes from "
@@ -293,17 +304,18 @@ def build_plan(options: Options, *, environ: Mapping[str, str], repo: Path,
                                                       environ).describe(prefix)))
     tools, uv, uv_actions = _uv(options, backend, target, environ, prefix)
     kj = configure.keras_json_update(environ, dry_run=True)
-    plan = Plan(variant=options.variant, target=target, host=host, python=python,
-                prefix=prefix, prefix_kind=kind, prefix_owner=owner, lock=lock,
+    made = Plan(variant=options.variant, target=target, host=host, python=python,
+                prefix=prefix, prefix_kind=found.kind, prefix_owner=found.owner, lock=lock,
                 lock_sha256=sha, backend=backend.name, method=backend.method,
                 env_python=env_python, site_packages=site, repo=repo, record=wanted,
-                existing_record=existing is not None, up_to_date=up_to_date, offline=offline,
-                force=options.force, keras_json=kj.path, keras_json_action=kj.action,
-                tools=tools, uv=uv, reports=tuple(reports), driver_missing=driver_missing,
-                damaged=damaged, bundle=options.bundle, toolkit=Path(wanted.toolkit_root)
-                if options.bundle else repo)
+                existing_record=found.existing is not None, up_to_date=up_to_date,
+                offline=found.offline, force=options.force, keras_json=kj.path,
+                keras_json_action=kj.action, tools=tools, uv=uv, reports=tuple(reports),
+                driver_missing=facts.driver_missing, damaged=facts.damaged,
+                discovered=facts.probes, bundle=options.bundle,
+                toolkit=Path(wanted.toolkit_root) if options.bundle else repo)
     env_actions = [] if up_to_date else [*_check_actions(options), *uv_actions,
-                                         *backend.actions(plan)]
-    return dataclasses.replace(plan, actions=(*env_actions,
-                                              *_configure_actions(plan, options, repo,
+                                         *backend.actions(made)]
+    return dataclasses.replace(made, actions=(*env_actions,
+                                              *_configure_actions(made, options, repo,
                                                                   environ)))

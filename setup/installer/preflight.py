@@ -14,7 +14,7 @@ from pathlib import Path
 
 from envs.contract import facts, flags, lockheader, nvidia, places, platforms
 from envs.contract.errors import CannotProceed, UsageError
-from envs.contract.layout import Layout
+from envs.contract.layout import CONDA_LOCK, PIP_LOCK, Layout
 from setup.installer.netdiag import mask_url
 
 try:
@@ -47,7 +47,7 @@ def select_lock(repo: Path, variant: str, platform: str, *, conda: bool) -> Path
     refused = platforms.refusal(variant, platform)
     if refused:
         raise UsageError(refused.reason, fix=refused.fix)
-    lock = repo / "envs" / variant / ("conda-lock.yml" if conda else "requirements.txt")
+    lock = Layout.lock(repo, variant, CONDA_LOCK if conda else PIP_LOCK)
     if not lock.is_file():
         raise CannotProceed(f"lock {lock} not found", fix="generate it with `nox -s lock`")
     return lock

@@ -53,6 +53,7 @@ class PythonInfo:
 
 
 _PROBE = "import sys; print(*sys.version_info[:3]); print(sys.executable)"
+_SPAN = f"{PYTHONS[0]}-{PYTHONS[-1]}"  # "3.11-3.13", as messages write the supported range
 
 
 def probe_python(executable: str | os.PathLike[str]) -> PythonInfo | None:
@@ -215,12 +216,12 @@ def download_host(environ: Mapping[str, str]) -> str:
 def install_ways_out(target: Target, version: str | None = None) -> str:
     """The three ways past a failed Python download (one fix clause); ``version``: the one
     asked for (None: any supported one will do)."""
-    v = version or "3.11"
+    v = version or PYTHONS[0]
     os_way = (f"winget install Python.Python.{version or DEFAULT_PYTHON}" if target.is_windows
               else f"brew install python@{version or DEFAULT_PYTHON}" if target.os == "darwin"
               else f"sudo apt-get install python{v} python{v}-venv")
-    return (f"install Python {version or '3.11+'} from the OS ({os_way}), or pass --python "
-            f"PATH to an installed python{version or '3.11-3.13'}, or set "
+    return (f"install Python {version or PYTHONS[0] + '+'} from the OS ({os_way}), or pass "
+            f"--python PATH to an installed python{version or _SPAN}, or set "
             "UV_PYTHON_INSTALL_MIRROR to a mirror of python-build-standalone's releases")
 
 
@@ -277,7 +278,7 @@ def _download(want: str | None, target: Target, environ: Mapping[str, str],
     if _downloads_allowed(environ, offline):
         return PythonChoice(version, None, "uv-install",
                             f"no Python {version} installed"
-                            f"{'' if version != DEFAULT_PYTHON else ' (nor 3.11-3.13)'}: uv "
+                            f"{'' if version != DEFAULT_PYTHON else f' (nor {_SPAN})'}: uv "
                             f"downloads one from {download_host(environ)}")
     looked = ("the py launcher and PATH" if target.is_windows else
               "PATH, ~/.pyenv/versions, /usr/bin, /usr/local/bin and uv's own Pythons")

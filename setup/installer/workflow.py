@@ -23,9 +23,10 @@ from envs.contract.layout import Layout
 from envs.contract.piplock import canonical_name, parse_requirements
 from setup.installer import configure, filescan, installlog, payload, prefixlock, uvtool
 from setup.installer.backends import choose_backend
+from setup.installer.discover import build_plan
 from setup.installer.failures import explain, python_download_failed, write_error
 from setup.installer.plan import Action, Options, Plan, Step, render
-from setup.installer.planner import build_plan, record_action
+from setup.installer.planner import record_action
 from setup.installer.preflight import NO_DRIVER
 from setup.installer.runner import Runner
 from setup.installer.target import find_dot, path_with
@@ -275,7 +276,7 @@ def execute(plan: Plan, runner: Runner, environ: Mapping[str, str]) -> int:
 def install(options: Options, *, environ: Mapping[str, str], repo: Path,
             runner: Runner) -> tuple[Plan, int]:
     """Plan, then execute (colab.py's entry: it needs the plan for its summary)."""
-    plan = build_plan(options, environ=environ, repo=repo, runner=runner)
+    plan = build_plan(options, environ=environ, repo=repo)
     for line in render(plan)[:-len(plan.actions) or None]:
         runner.say(line)
     if plan.cross:
@@ -358,11 +359,11 @@ def run(options: Options, *, environ: Mapping[str, str], repo: Path,
     runner = runner or Runner(dry_run=options.dry_run or options.check or options.plan_json)
     if options.plan_json:
         runner.say = lambda _m: None  # stdout carries the JSON alone
-        plan = build_plan(options, environ=environ, repo=repo, runner=runner)
+        plan = build_plan(options, environ=environ, repo=repo)
         sys.stdout.write(plan.to_json())
         return ExitCode.OK
     if options.check or options.dry_run:
-        _preview(build_plan(options, environ=environ, repo=repo, runner=runner), options,
+        _preview(build_plan(options, environ=environ, repo=repo), options,
                  runner)
         return ExitCode.OK
     plan, status = install(options, environ=environ, repo=repo, runner=runner)

@@ -14,12 +14,12 @@ import pytest
 from packaging.markers import Marker
 
 from envs.contract.errors import UsageError
+from envs.contract.platforms import PLATFORMS
+from envs.contract.pylock import read_pylock
 from setup.installer.bundle.archive import write_archive
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.check import BundleRefused, check_bundle, open_bundle
-from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.manifest import BUILDING_MARKER, MANIFEST, SCHEMA, read_manifest
-from setup.installer.bundle.markers import target_environment
 from setup.installer.bundle.select import select_wheels, wheel_fits
 
 from .conftest import LINUX, MNIST, REPO, WHEEL_CACHE, WIN, link_copy, python_for, replace_file
@@ -55,7 +55,7 @@ def test_linux_bundle_contents(linux_bundle):
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
                           text=True, check=True).stdout.strip()
     assert doc["toolkit"]["commit"] == head
-    wheels = select_wheels(read_pylock(REPO / "envs/cpu/pylock.toml"), [LINUX])
+    wheels = select_wheels(read_pylock(REPO / "envs/cpu/pylock.toml").packages, [LINUX])
     assert {f"wheels/{w.filename}" for w in wheels} == {
         rel for rel in manifest.files if rel.startswith("wheels/")}
     for w in wheels:
@@ -98,8 +98,8 @@ def test_refuses_a_foreign_directory(tmp_path):
 
 def test_win_bundle_has_a_windows_wheel_for_everything(win_bundle):
     manifest = win_bundle.manifest
-    packages = read_pylock(REPO / "envs/cpu/pylock.toml")
-    env = target_environment("win-64", "3.12")
+    packages = read_pylock(REPO / "envs/cpu/pylock.toml").packages
+    env = PLATFORMS["win-64"].marker_environment("3.12")
     needed = {p.name for p in packages if p.marker is None or Marker(p.marker).evaluate(env)}
     carried = {w.name for w in select_wheels(packages, [WIN])
                if f"wheels/{w.filename}" in manifest.files}

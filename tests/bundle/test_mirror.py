@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from envs.contract.errors import CannotProceed, UsageError
+from envs.contract.pylock import read_pylock
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.fetch import fetch_wheel
-from setup.installer.bundle.lockread import read_pylock
 from setup.installer.bundle.select import select_wheels
 from setup.installer.bundle.source import BundleSource, unpack_uv
 from setup.installer.netcheck import index_args, net_settings, probe_index, ssl_env
@@ -112,7 +112,7 @@ def test_no_proxy_bypasses_a_dead_proxy_and_downloads_need_the_ca(mirror, test_c
     env = {**_env(tmp_path, test_ca["ca"]), "HTTPS_PROXY": f"http://127.0.0.1:{_free_port()}",
            "NO_PROXY": "localhost,127.0.0.1"}
     assert probe_index(env, mirror, timeout=5).ok
-    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml").packages for w in p.wheels
                if w.filename.startswith("six-"))
     assert fetch_wheel(six, tmp_path / "cache", env, mirror).is_file()
     with pytest.raises(CannotProceed) as failed:
@@ -204,7 +204,7 @@ def test_altered_wheel_is_refused_by_the_lock_hash(altering_mirror, test_ca, uv,
     (tmp_path / "six.txt").write_text("\n".join(lines[start:end]) + "\n")
     refused = _sync(uv, env, url, _venv(uv, tmp_path, env), tmp_path / "six.txt")
     assert refused.returncode != 0 and "hash" in refused.stderr.lower()
-    wheel = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+    wheel = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml").packages for w in p.wheels
                  if w.filename == name)
     with pytest.raises(UsageError, match=name):
         fetch_wheel(wheel, tmp_path / "cache", env, url)
@@ -216,7 +216,7 @@ def test_bundle_builder_downloads_through_the_mirror(mirror, test_ca, linux_bund
     result = make_bundle(BundleRequest(out=tmp_path / "b", targets=(LINUX,),
                                        cache=tmp_path / "empty-cache", index_url=mirror,
                                        environ=env))
-    wheels = select_wheels(read_pylock(REPO / "envs/cpu/pylock.toml"), [LINUX])
+    wheels = select_wheels(read_pylock(REPO / "envs/cpu/pylock.toml").packages, [LINUX])
     assert len(list((tmp_path / "empty-cache").rglob("*.whl"))) == len(wheels) + 1
     assert {k: v for k, v in result.manifest.files.items() if k.startswith(("wheels/", "uv/"))} \
         == {k: v for k, v in linux_bundle.manifest.files.items()

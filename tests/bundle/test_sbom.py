@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from envs.contract.pylock import read_pylock
 from envs.lock.sbom import SBOM_FILE, render_sbom, sbom_is_fresh, sbom_problems, write_sbom
-from setup.installer.bundle.lockread import read_pylock
 
 REPO = Path(__file__).resolve().parents[2]
 _PURL = re.compile(r"^pkg:(pypi|conda)/[^@\s]+@[^\s?]+(\?\S+)?$")
@@ -54,7 +54,7 @@ def test_sbom_structure_and_layers(variant):
     assert doc["metadata"]["timestamp"] == exclude_newer
     pypi = {c["purl"] for c in doc["components"] if c["purl"].startswith("pkg:pypi/")}
     assert pypi == {f"pkg:pypi/{p.name}@{p.version}"
-                    for p in read_pylock(variant_dir / "pylock.toml")}
+                    for p in read_pylock(variant_dir / "pylock.toml").packages}
     conda_lock = yaml.safe_load((variant_dir / "conda-lock.yml").read_text())
     conda = {(e["name"], str(e["version"]), e["platform"]) for e in conda_lock["package"]
              if e["manager"] == "conda"}

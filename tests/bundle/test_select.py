@@ -12,8 +12,9 @@ from packaging.tags import parse_tag
 
 from envs.contract.facts import PYTHONS, VARIANTS
 from envs.contract.piplock import parse_requirements
-from setup.installer.bundle.lockread import read_pylock
-from setup.installer.bundle.markers import MarkerError, evaluate, target_environment
+from envs.contract.platforms import PLATFORMS
+from envs.contract.pylock import read_pylock
+from setup.installer.bundle.markers import MarkerError, evaluate
 from setup.installer.bundle.select import BUNDLE_PLATFORMS, BundleTarget, select_wheels, wheel_fits
 from setup.installer.bundle.uvwheel import UV_VERSION, uv_wheel
 
@@ -24,7 +25,7 @@ _PLATFORM_TAG = {"linux-64": "x86_64", "linux-aarch64": "aarch64", "osx-arm64": 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_pylock_agrees_with_requirements(variant):
-    packages = read_pylock(REPO / "envs" / variant / "pylock.toml")
+    packages = read_pylock(REPO / "envs" / variant / "pylock.toml").packages
     hashes: dict[tuple[str, str], set[str]] = {}
     for req in parse_requirements(
             (REPO / "envs" / variant / "requirements.txt").read_text(encoding="utf-8")):
@@ -40,18 +41,18 @@ def test_pylock_agrees_with_requirements(variant):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_markers_match_packaging(variant):
-    packages = read_pylock(REPO / "envs" / variant / "pylock.toml")
+    packages = read_pylock(REPO / "envs" / variant / "pylock.toml").packages
     markers = {p.marker for p in packages if p.marker}
     assert markers
     for platform in BUNDLE_PLATFORMS:
         for python in PYTHONS:
-            env = target_environment(platform, python)
+            env = PLATFORMS[platform].marker_environment(python)
             for marker in markers:
                 assert evaluate(marker, env) == Marker(marker).evaluate(env), (marker, env)
 
 
 def test_marker_errors_are_reported():
-    env = target_environment("linux-64", "3.12")
+    env = PLATFORMS["linux-64"].marker_environment("3.12")
     for bad in ("platform_machine ==", "(sys_platform == 'linux'", "nonsense == 'x'",
                 "sys_platform @ 'linux'"):
         with pytest.raises(MarkerError):
@@ -62,7 +63,7 @@ def test_marker_errors_are_reported():
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_wheel_fits_agrees_with_packaging_tags(variant):
     """Every locked wheel judged fit for a target has a tag that CPython target accepts."""
-    packages = read_pylock(REPO / "envs" / variant / "pylock.toml")
+    packages = read_pylock(REPO / "envs" / variant / "pylock.toml").packages
     for platform in BUNDLE_PLATFORMS:
         for python in PYTHONS:
             target = BundleTarget(platform, python)
@@ -81,7 +82,7 @@ def test_wheel_fits_agrees_with_packaging_tags(variant):
 
 @pytest.mark.parametrize("platform", BUNDLE_PLATFORMS)
 def test_every_needed_package_has_a_wheel(platform):
-    packages = read_pylock(REPO / "envs" / "cpu" / "pylock.toml")
+    packages = read_pylock(REPO / "envs" / "cpu" / "pylock.toml").packages
     wheels = select_wheels(packages, [BundleTarget(platform, "3.12")])
     names = {w.name for w in wheels}
     assert "keras" in names and ("tensorflow" in names or "tensorflow-cpu" in names)

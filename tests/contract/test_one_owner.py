@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from envs.contract.facts import PYTHONS, VARIANTS
 from envs.contract.piplock import canonical_name, parse_requirements, without
 from setup.kernel import KERNEL_ROOTS
 
@@ -89,26 +90,89 @@ def test_files_that_cannot_import_the_repository_url_repeat_it_exactly():
     assert urls <= {REPOSITORY_URL, REPOSITORY_URL.removesuffix(".git")}
 
 
-def test_one_platform_floor_for_the_lock_step_and_the_bundle_builder():
-    """Both derive which wheel platform tags a machine takes from envs.contract.platforms:
-    every tag the lock step accepts for a target, the bundle builder accepts, and a tag just
-    above the glibc or macOS floor neither accepts."""
-    from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, wheel_platform_ok
-    from envs.lock import platforms as lock_platforms
-    from setup.installer.bundle.select import BUNDLE_PLATFORMS
+def test_one_platform_table_for_the_lock_step_and_the_bundle_builder():
+    """Both uses derive from envs.contract.platforms: the same platforms, the same marker
+    environments, the same wheels (the bundle's stdlib wheel_fits against the lock step's
+    packaging ranking over the contract's platform tags, on every wheel of the committed locks,
+    and the lock step's chosen wheel is one the bundle carries), one floor, and the uv wheel."""
+    from packaging.markers import Marker
+    from packaging.utils import parse_wheel_filename
 
+    from envs.contract.platforms import GLIBC_FLOOR, MACOS_FLOOR, PLATFORMS, WHEEL_PLATFORMS
+    from envs.contract.pylock import read_pylock
+    from envs.contract.wheeltags import platform_tags, wheel_fits
+    from envs.lock import platforms as lock_platforms
+    from setup.installer.bundle.select import BUNDLE_PLATFORMS, BundleTarget, select_wheels
+    from setup.installer.bundle.uvwheel import uv_wheel
+
+    assert tuple(lock_platforms.TARGETS) == WHEEL_PLATFORMS == BUNDLE_PLATFORMS
     assert (lock_platforms.GLIBC, lock_platforms.MACOS) == (GLIBC_FLOOR, MACOS_FLOOR)
-    for name in BUNDLE_PLATFORMS:
-        target = lock_platforms.targets_for("cpu", [name])[0]
-        lock_tags = {t.platform for t in target.wheel_tags("3.12")}
-        assert lock_tags and all(wheel_platform_ok(name, tag) for tag in lock_tags), name
+    wheels = [(p, w) for v in VARIANTS for p in read_pylock(REPO / "envs" / v / "pylock.toml")
+              .packages for w in p.wheels]
+    for name in WHEEL_PLATFORMS:
+        target = lock_platforms.TARGETS[name]
+        assert target.wheel_platforms == platform_tags(name)
+        for python in PYTHONS:
+            assert target.marker_environment(python) == PLATFORMS[name].marker_environment(
+                python)
+            accepted = set(target.wheel_tags(python))
+            for _pkg, wheel in wheels:
+                lock_ok = bool(parse_wheel_filename(wheel.filename)[3] & accepted)
+                assert wheel_fits(wheel.filename, name, python) == lock_ok, (wheel, name)
+        uv = uv_wheel(name)
+        assert wheel_fits(uv.filename, name, "3.12") and PLATFORMS[name].uv is not None
+    packages = read_pylock(REPO / "envs" / "cpu" / "pylock.toml").packages
+    carried = {w.url for w in select_wheels(packages, [BundleTarget("linux-64", "3.12")])}
+    env = PLATFORMS["linux-64"].marker_environment("3.12")
+    for pkg in packages:
+        if pkg.marker is None or Marker(pkg.marker).evaluate(env):
+            best = lock_platforms.best_wheel([w.url for w in pkg.wheels],
+                                             lock_platforms.TARGETS["linux-64"], "3.12")
+            assert best in carried, pkg.name
     above_glibc = f"manylinux_2_{GLIBC_FLOOR[1] + 1}_x86_64"
     above_macos = f"macosx_{MACOS_FLOOR[0] + 1}_0_arm64"
-    assert not wheel_platform_ok("linux-64", above_glibc)
-    assert above_glibc not in {t.platform for t in
-                               lock_platforms.targets_for("cpu", ["linux-64"])[0]
-                               .wheel_tags("3.12")}
-    assert not wheel_platform_ok("osx-arm64", above_macos)
-    assert wheel_platform_ok("linux-64", "manylinux2014_x86_64")
-    assert not wheel_platform_ok("linux-64", "manylinux_2_28_aarch64")
-    assert wheel_platform_ok("win-64", "win_amd64") and wheel_platform_ok("win-64", "any")
+    assert above_glibc not in platform_tags("linux-64")
+    assert above_macos not in platform_tags("osx-arm64")
+    assert "manylinux2014_x86_64" in platform_tags("linux-64")
+    assert not wheel_fits("x-1-py3-none-manylinux_2_28_aarch64.whl", "linux-64", "3.12")
+    assert wheel_fits("x-1-py3-none-any.whl", "win-64", "3.12")
+
+
+def test_pythons_variants_and_lock_paths_are_written_by_their_owners():
+    """Python code takes the Pythons, the default variant and envs/<variant>/<lock> from the
+    contract (no such string constant elsewhere); the shell wrappers, which cannot import it,
+    repeat them exactly."""
+    import ast
+
+    from envs.contract.facts import DEFAULT_VARIANT
+
+    span = f"{PYTHONS[0]}-{PYTHONS[-1]}"
+    owned = {*PYTHONS, span, DEFAULT_VARIANT}
+    owners = {"envs/contract/facts.py", "envs/contract/layout.py"}
+    found = [f"{p.relative_to(REPO)}:{node.lineno}: {node.value!r}"
+             for p in (*_SOURCES, REPO / "noxfile.py")
+             if p.relative_to(REPO).as_posix() not in owners
+             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in owned]
+    envs_paths = [f"{p.relative_to(REPO)}:{node.lineno}" for p in (*_SOURCES, REPO / "noxfile.py")
+                  if p.relative_to(REPO).as_posix() not in owners
+                  for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+                  and any(isinstance(side, ast.Constant) and side.value == "envs"
+                          for side in (node.left, node.right))]
+    assert found == [] and envs_paths == []
+    sh = (REPO / "setup" / "ubuntu.sh").read_text(encoding="utf-8")
+    newest_first = " ".join(f"python{v}" for v in reversed(PYTHONS))
+    assert f"python3 {newest_first} python3.10" in sh and span in sh
+    assert f"--variant {'|'.join(VARIANTS)}" in sh and f"(default: {DEFAULT_VARIANT};" in sh
+    ps1 = (REPO / "setup" / "windows.ps1").read_text(encoding="utf-8")
+    assert f"[string]$Variant = '{DEFAULT_VARIANT}'" in ps1 and f"Python {span}" in ps1
+
+
+def test_the_contracts_module_list_names_every_module():
+    """envs/contract/__init__.py's docstring lists each module of the contract, and no other."""
+    import envs.contract
+
+    listed = set(re.findall(r":mod:`envs\.contract\.(\w+)`", envs.contract.__doc__ or ""))
+    modules = {p.stem for p in (REPO / "envs" / "contract").glob("*.py") if p.stem != "__init__"}
+    assert listed == modules

@@ -11,14 +11,14 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 from conda_lock.lockfile import parse_conda_lock_file
-from packaging.pylock import Pylock
 from packaging.utils import parse_wheel_filename
 
+from envs.contract.pylock import parse_pylock, read_pylock
 from envs.lock.conda_lockfile import pip_entries
 from envs.lock.conda_solve import CONDA_FORGE_URL
 from envs.lock.conda_solve import local_channel as channel_source
 from envs.lock.errors import LockError
-from envs.lock.pip_lock import read_pylock, read_requirements
+from envs.lock.pip_lock import read_requirements
 from envs.lock.platforms import TARGETS
 from envs.lock.spec import ENVS_DIR, load_spec, read_spec
 from envs.lock.workflow import conda_lock_text
@@ -105,11 +105,10 @@ def test_committed_lock_names_every_platform_and_fitting_wheels(variant):
 
 
 def test_no_fitting_wheel_is_a_one_line_error():
-    pylock = Pylock.from_dict({
-        "lock-version": "1.0", "created-by": "test",
-        "packages": [{"name": "winonly", "version": "1.0", "wheels": [{
-            "url": "https://example.invalid/winonly-1.0-cp312-cp312-win_amd64.whl",
-            "hashes": {"sha256": "0" * 64}}]}]})
+    pylock = parse_pylock(
+        'lock-version = "1.0"\ncreated-by = "test"\n\n[[packages]]\nname = "winonly"\n'
+        'version = "1.0"\nwheels = [{ url = "https://example.invalid/winonly-1.0-cp312-cp312-'
+        f'win_amd64.whl", hashes = {{ sha256 = "{"0" * 64}" }} }}]\n')
     with pytest.raises(LockError) as info:
         pip_entries(pylock, {}, TARGETS["linux-64"], "3.12.4")
     assert "\n" not in str(info.value) and "winonly" in str(info.value)

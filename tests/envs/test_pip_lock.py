@@ -16,17 +16,15 @@ from packaging.utils import parse_wheel_filename
 from envs.contract.errors import LockError
 from envs.contract.facts import PYTHONS, VARIANTS
 from envs.contract.lockheader import read_header
+from envs.contract.pylock import parse_pylock, read_pylock
 from envs.lock.inputs_hash import pip_inputs_hash
 from envs.lock.pip_lock import (
     parse_exclude_newer,
-    parse_pylock,
     parse_requirements,
-    read_pylock,
     read_requirements,
     resolve,
     uv_bin,
 )
-from envs.lock.platforms import wheel_filename
 from envs.lock.spec import ENVS_DIR, load_spec, read_spec
 
 
@@ -71,11 +69,11 @@ def test_every_locked_package_has_a_wheel_for_every_target(variant):
             for pkg in pylock.packages:
                 if not _applies(pkg.marker, env):
                     continue
-                fitting = [w for w in pkg.wheels or ()
-                           if parse_wheel_filename(wheel_filename(w.url or ""))[3] & accepted]
+                fitting = [w for w in pkg.wheels
+                           if parse_wheel_filename(w.filename)[3] & accepted]
                 if not fitting:
                     missing.append(f"{pkg.name} {pkg.version} on {target.subdir} py{python}")
-                assert all(f"sha256:{w.hashes['sha256']}" in hashes for w in fitting)
+                assert all(f"sha256:{w.sha256}" in hashes for w in fitting)
     assert not missing, missing
 
 
@@ -173,7 +171,7 @@ def test_resolve_is_reproducible_and_consistent(tmp_path, replayed_index):
     header = read_header(first.pylock_toml)
     assert header["exclude-newer"] == SNAPSHOT_DATE
     assert header["inputs-sha256"] == pip_inputs_hash(spec)
-    assert all(w.url and w.hashes["sha256"] for p in pylock.packages for w in p.wheels or ())
+    assert all(w.url and w.sha256 for p in pylock.packages for w in p.wheels)
 
 
 def test_unresolvable_spec_is_a_one_line_error(tmp_path, replayed_index):

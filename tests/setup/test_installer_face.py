@@ -154,6 +154,63 @@ def test_planning_runs_no_uv_and_writes_no_keras_json(tmp_path):
     assert not ran.exists()
 
 
+_PURE_PLAN = """
+import json, os, sys
+from pathlib import Path
+from setup.installer import discover, planner
+from setup.installer.plan import Options
+
+repo, prefix, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+env = dict(os.environ)
+options = Options(variant="gpu", prefix=prefix, dry_run=True)
+started, watching = [], [True]
+sys.addaudithook(lambda event, _args: started.append(event) if watching[0] and event.startswith(
+    ("subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "os.fork")) else None)
+found = planner.survey(options, environ=env, repo=repo)
+watching[0] = False
+facts = discover.discover(options, found, environ=env, repo=repo)
+watching[0] = True
+after_discover = log.read_text() if log.exists() else ""
+made = planner.plan(options, found, facts, environ=env, repo=repo)
+print(json.dumps({"discover": after_discover, "plan": (log.read_text() if log.exists() else
+                  "")[len(after_discover):], "started": started,
+                  "discovered": list(made.discovered), "kinds": made.kinds()}))
+"""
+
+
+def test_the_planner_runs_no_program(tmp_path):
+    """Probes belong to the discover phase: with recording stand-ins for python3.12,
+    nvidia-smi, uv, jupyter and dot first on PATH, discover runs the Python and nvidia-smi
+    ones; the survey before it and the planner after it, given those facts, start no process
+    at all (an audit hook on every process start) and no stand-in records a run."""
+    import json
+    import os
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "ran.log"
+    bin_dir.mkdir()
+    for name, then in (("python3.12", f'exec {sys.executable} "$@"'),
+                       ("nvidia-smi", "exit 9"), ("uv", "exit 9"), ("jupyter", "exit 9"),
+                       ("dot", "exit 9")):
+        (bin_dir / name).write_text(f"#!/bin/sh\necho {name} >> {log}\n{then}\n")
+        (bin_dir / name).chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home),
+           "PYTHONPATH": str(REPO)}
+    for name in ("KERASUP_PYTHON", "KERASUP_UV", "KERAS_HOME", "VIRTUAL_ENV"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-c", _PURE_PLAN, str(REPO), str(tmp_path / "env"),
+                           str(log)], capture_output=True, text=True, env=env, check=False,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert "nvidia-smi" in result["discover"].split() and "python3.12" in result["discover"]
+    assert "nvidia-smi" in result["discovered"]
+    assert any(p.startswith("interpreters") for p in result["discovered"])
+    assert result["plan"] == "" and result["started"] == []
+    assert "create-env" in result["kinds"] or "install" in " ".join(result["kinds"])
+
+
 def test_make_bundle_never_replaces_an_archive_it_did_not_make(tmp_path):
     mine = tmp_path / "kerasup-cpu.tar.gz"
     mine.write_bytes(b"my own backup")

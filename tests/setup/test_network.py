@@ -320,10 +320,10 @@ def test_the_bundle_builder_takes_credentials_in_the_url(index_root, tls, tmp_pa
     """The bundle builder's downloads read USER:TOKEN@ as uv does (Basic auth, also for the
     index's file links), and never show the token."""
     from envs.contract.errors import CannotProceed
+    from envs.contract.pylock import read_pylock
     from setup.installer.bundle.fetch import fetch_wheel
-    from setup.installer.bundle.lockread import read_pylock
 
-    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml") for w in p.wheels
+    six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml").packages for w in p.wheels
                if w.filename.startswith("six-"))
     env = {**new_user_env(tmp_path), "SSL_CERT_FILE": str(tls["ca"])}
     with serve("index", str(index_root), str(tls["cert"]), str(tls["key"]),

@@ -15,10 +15,9 @@ from setup_helpers import BOOTSTRAP, REPO, bootstrap, clean_env, plan
 from envs.contract import facts, kernel
 from envs.contract.errors import CannotProceed, ExitCode
 from envs.contract.layout import Layout
+from setup.installer.discover import build_plan
 from setup.installer.installlog import parse_output
 from setup.installer.plan import Options
-from setup.installer.planner import build_plan
-from setup.installer.runner import Runner
 from setup.installer.workflow import confirm_without_driver
 from tests.realfs import pty_chunks
 
@@ -141,7 +140,7 @@ def test_yes_or_a_yes_answer_proceeds(tmp_path: Path, uv) -> None:
     _no_driver()
     env = clean_env(tmp_path, PATH=NO_GPU_PATH, **uv)
     gpu = build_plan(Options(variant="gpu", prefix=tmp_path / "gpu", dry_run=True),
-                     environ=env, repo=REPO, runner=Runner(dry_run=True))
+                     environ=env, repo=REPO)
     assert gpu.driver_missing
     confirm_without_driver(gpu, Options(variant="gpu", yes=True))
     confirm_without_driver(gpu, Options(variant="gpu"), ask=lambda _q: "y")

@@ -14,40 +14,30 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from envs.contract.errors import LockError
-from envs.contract.piplock import canonical_name, parse_requirements
+from envs.contract.facts import VARIANTS
+from envs.contract.layout import PIP_LOCK, PYLOCK, Layout
+from envs.contract.piplock import parse_requirements
+from envs.contract.pylock import parse_pylock
 
 __all__ = ["LockSets", "resolved_set"]
 
 # The checkout's locks: envs/<variant>/{requirements.txt,pylock.toml}, beside this package.
-_ENVS = Path(__file__).resolve().parents[2] / "envs"
-_FORMATS = ("requirements.txt", "pylock.toml")
+_ROOT = Path(__file__).resolve().parents[2]
+_FORMATS = (PIP_LOCK, PYLOCK)
 
 Resolved = frozenset[str]
-
-
-def _pylock_pins(text: str) -> set[str]:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no TOML reader in the standard library
-        raise ValueError("reading pylock.toml needs Python 3.11+") from None
-    data = tomllib.loads(text)
-    packages = data.get("packages")
-    if not isinstance(packages, list):
-        raise ValueError("pylock.toml has no [[packages]]")
-    return {f"{canonical_name(str(p['name']))}=={p['version']}" for p in packages
-            if isinstance(p, dict) and "name" in p and "version" in p}
 
 
 def resolved_set(path: Path) -> Resolved:
     """Every ``name==version`` the lock at ``path`` pins (ValueError/OSError when unreadable)."""
     text = path.read_text(encoding="utf-8")
-    if path.name.endswith(".toml"):
-        pins = _pylock_pins(text)
-    else:
-        try:
+    try:
+        if path.name.endswith(".toml"):
+            pins = {f"{p.name}=={p.version}" for p in parse_pylock(text, str(path)).packages}
+        else:
             pins = {f"{r.name}=={r.version}" for r in parse_requirements(text, str(path))}
-        except LockError as exc:
-            raise ValueError(str(exc)) from None
+    except LockError as exc:
+        raise ValueError(str(exc)) from None
     if not pins:
         raise ValueError(f"{path}: pins no packages")
     return frozenset(pins)
@@ -57,9 +47,8 @@ def _candidates(lock: Path | None) -> Iterable[Path]:
     if lock is not None:
         yield lock
         yield from (lock.parent / name for name in _FORMATS if name != lock.name)
-    if _ENVS.is_dir():
-        for variant in sorted(p for p in _ENVS.iterdir() if p.is_dir()):
-            yield from (variant / name for name in _FORMATS)
+    for variant in VARIANTS:
+        yield from (Layout.lock(_ROOT, variant, name) for name in _FORMATS)
 
 
 class LockSets:

@@ -25,14 +25,16 @@ from pathlib import Path
 
 from envs.contract import keras_json
 from envs.contract.errors import UsageError
+from envs.contract.facts import DEFAULT_VARIANT
 from envs.contract.fileio import file_sha256, write_atomic
+from envs.contract.layout import SBOM, Layout
 from envs.contract.lockheader import coverage
 from envs.contract.platforms import refusal
+from envs.contract.pylock import LockedWheel, read_pylock
 from setup.installer import payload
 from setup.installer.bundle import carrier
 from setup.installer.bundle.archive import archive_kind, write_archive
 from setup.installer.bundle.fetch import fetch_all
-from setup.installer.bundle.lockread import LockedWheel, read_pylock
 from setup.installer.bundle.manifest import (
     BUILDING_MARKER,
     DATA_DIR,
@@ -76,7 +78,7 @@ class BundleRequest:
 
     out: Path
     targets: tuple[BundleTarget, ...]
-    variant: str = "cpu"
+    variant: str = DEFAULT_VARIANT
     repo: Path = _REPO
     data: Path | None = None
     cache: Path | None = None
@@ -264,7 +266,7 @@ def _carrier_files(out: Path, req: BundleRequest, commit: str, data: str | None,
     _write_text(out / "install.sh", carrier.INSTALL_SH, 0o755)
     _write_text(out / "install.ps1", carrier.INSTALL_PS1)
     _write_text(out / "README.txt", carrier.readme(req.variant, targets, commit, data is not None))
-    sbom = _filtered_sbom(out / TOOLKIT_DIR / "envs" / req.variant / "sbom.cdx.json", wheels)
+    sbom = _filtered_sbom(Layout.lock(out / TOOLKIT_DIR, req.variant, SBOM), wheels)
     if sbom is not None:
         _write_text(out / "sbom.cdx.json", sbom)
 
@@ -295,9 +297,9 @@ def make_bundle(req: BundleRequest, progress: Callable[[str], None] | None = Non
     _check_archive_dest(req.out, out)
     _claim(out)
     version, commit = _toolkit(req.repo, out / TOOLKIT_DIR)
-    lock = out / TOOLKIT_DIR / "envs" / req.variant / "requirements.txt"
+    lock = Layout.lock(out / TOOLKIT_DIR, req.variant)
     _check_targets(lock, req.variant, req.targets)
-    wheels = select_wheels(read_pylock(lock.with_name("pylock.toml")), req.targets)
+    wheels = select_wheels(read_pylock(lock.with_name("pylock.toml")).packages, req.targets)
     known = _place_wheels(wheels, WHEELS_DIR, out, req, progress)
     uvs = [uv_wheel(p) for p in sorted({t.platform for t in req.targets})]
     known.update(_place_wheels(uvs, UV_DIR, out, req, progress))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from envs.contract.facts import PYTHONS
+
 __all__ = ["INSTALL_PS1", "INSTALL_SH", "readme"]
 
 INSTALL_SH = """#!/bin/sh
@@ -64,7 +66,8 @@ def readme(variant: str, targets: Sequence[tuple[str, str]], commit: str,
         "  Linux / macOS:  sh install.sh [--prefix DIR] [--yes]   (sh: USB sticks drop the x bit)",
         "  Windows:        powershell -ExecutionPolicy Bypass -File install.ps1",
         "",
-        "The target machine needs a supported Python (3.11 to 3.13) and graphviz from its own",
+        f"The target machine needs a supported Python ({PYTHONS[0]} to {PYTHONS[-1]}) and "
+        "graphviz from its own",
         "OS image; the bundle carries no Python interpreter, because the environment must",
         "link against the interpreter and system libraries of the machine it runs on, and a",
         "foreign interpreter would need its own security updates. Install them with:",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.fileio import file_sha256
-from setup.installer.bundle.lockread import LockedWheel
+from envs.contract.pylock import LockedWheel
 from setup.installer.netcheck import authorized, net_settings, opener, probe_index
 from setup.installer.netdiag import mask_url, mask_urls
 

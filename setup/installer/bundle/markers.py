@@ -1,9 +1,10 @@
 """Evaluate PEP 508 environment markers for a target that is not this machine (stdlib only).
 
-The installer tier has no ``packaging``; the locks' markers use a small subset (``==``,
-``!=``, ``<``... on implementation_name, platform_machine, sys_platform, python_version,
-python_full_version), so a tiny recursive-descent evaluator is enough and is tested against
-every marker of the committed locks.
+The bundle builder runs in the installer tier, which has no ``packaging``; the locks' markers
+use a small subset (``==``, ``!=``, ``<``... on implementation_name, platform_machine,
+sys_platform, python_version, python_full_version), so a tiny recursive-descent evaluator is
+enough and is tested against ``packaging`` on every marker of the committed locks. The values
+it evaluates against are the contract's: ``Platform.marker_environment`` (envs.contract.platforms).
 """
 
 from __future__ import annotations
@@ -11,37 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["MarkerError", "evaluate", "target_environment"]
+__all__ = ["MarkerError", "evaluate"]
 
 _TOKEN = re.compile(r"""\s*(\(|\)|and\b|or\b|not\s+in\b|in\b|===|==|!=|<=|>=|~=|<|>|
                         '[^']*'|"[^"]*"|[A-Za-z_][A-Za-z0-9_.]*)""", re.VERBOSE)
 _VERSION_VARS = {"python_version", "python_full_version", "implementation_version"}
 _OPS = {"==", "!=", "<", "<=", ">", ">=", "~=", "===", "in", "not in"}
 
-# sys_platform, platform_machine, platform_system, os_name per conda platform name.
-_PLATFORM_VARS = {
-    "linux-64": ("linux", "x86_64", "Linux", "posix"),
-    "linux-aarch64": ("linux", "aarch64", "Linux", "posix"),
-    "osx-arm64": ("darwin", "arm64", "Darwin", "posix"),
-    "win-64": ("win32", "AMD64", "Windows", "nt"),
-}
-
-
 class MarkerError(ValueError):
     """A marker this evaluator cannot read."""
-
-
-def target_environment(platform: str, python: str) -> dict[str, str]:
-    """Marker variables of CPython ``python`` ("3.12") on conda platform ``platform``."""
-    try:
-        sys_platform, machine, system, os_name = _PLATFORM_VARS[platform]
-    except KeyError:
-        raise MarkerError(f"no marker environment for platform {platform!r}") from None
-    return {"implementation_name": "cpython", "platform_python_implementation": "CPython",
-            "sys_platform": sys_platform, "platform_machine": machine,
-            "platform_system": system, "os_name": os_name, "python_version": python,
-            "python_full_version": f"{python}.0", "implementation_version": f"{python}.0",
-            "extra": ""}
 
 
 def _tokens(marker: str) -> list[str]:

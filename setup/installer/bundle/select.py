@@ -1,9 +1,10 @@
 """Which wheels of a lock a set of targets (conda platform x CPython minor) needs.
 
-A package is needed when its lock marker holds for the target; of its wheels, every one whose
-tags the target's CPython accepts at the contract's floors (envs.contract.platforms: glibc
-2.28, macOS 12, the lock step's own) is kept (several manylinux levels may be, so the bundle
-works on the oldest glibc the lock allows and uv still picks the best one on the host).
+A package is needed when its lock marker holds in the target's marker environment (the
+contract's platform table); of its wheels, every one the target's CPython installs at the
+contract's floors (envs.contract.wheeltags, whose platform tags the lock step ranks too) is
+kept (several manylinux levels may be, so the bundle works on the oldest glibc the lock
+allows and uv still picks the best one on the host).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from envs.contract.errors import UsageError
-from envs.contract.platforms import wheel_platform_ok
-from setup.installer.bundle.lockread import LockedPackage, LockedWheel
-from setup.installer.bundle.markers import evaluate, target_environment
+from envs.contract.platforms import PLATFORMS, WHEEL_PLATFORMS
+from envs.contract.pylock import LockedPackage, LockedWheel
+from envs.contract.wheeltags import wheel_fits as _fits
+from setup.installer.bundle.markers import evaluate
 
 __all__ = ["BUNDLE_PLATFORMS", "BundleTarget", "parse_target", "select_wheels", "wheel_fits"]
 
-# The platforms a bundle can be made for; which wheels each accepts (platform tags at the
-# contract's glibc and macOS floors) is envs.contract.platforms.wheel_platform_ok.
-BUNDLE_PLATFORMS: tuple[str, ...] = ("linux-64", "linux-aarch64", "osx-arm64", "win-64")
+# The platforms a bundle can be made for: those of the contract's table with wheel tags.
+BUNDLE_PLATFORMS: tuple[str, ...] = WHEEL_PLATFORMS
 _PYTHON = re.compile(r"^3\.(\d+)$")
 
 
@@ -48,41 +49,13 @@ def parse_target(platform: str, python: str) -> BundleTarget:
     return BundleTarget(platform, python)
 
 
-def _interpreter_tags(python: str) -> tuple[set[str], set[str], int]:
-    minor = int(python.split(".")[1])
-    return ({f"cp3{minor}", f"py3{minor}", "py3", "py2.py3"}, {f"cp3{minor}", "abi3", "none"},
-            minor)
-
-
-def _python_fits(py_tags: str, abi_tags: str, python: str) -> bool:
-    accepted_py, accepted_abi, minor = _interpreter_tags(python)
-    for py in py_tags.split("."):
-        for abi in abi_tags.split("."):
-            if abi == "abi3":
-                # abi3 wheels are built for a minimum CPython and work on every later one.
-                found = re.match(r"^cp3(\d+)$", py)
-                if found and int(found.group(1)) <= minor:
-                    return True
-            elif (py in accepted_py or py == "py2.py3") and abi in accepted_abi:
-                return True
-    return False
-
-
 def wheel_fits(filename: str, target: BundleTarget) -> bool:
     """Whether the target's CPython would install the wheel ``filename``."""
-    parts = filename[:-len(".whl")].split("-") if filename.endswith(".whl") else []
-    if len(parts) not in (5, 6):
-        return False
-    py_tags, abi_tags, plat_tags = parts[-3:]
-    if "py2" in py_tags and "py3" in py_tags:
-        py_tags = "py3"
-    if not _python_fits(py_tags, abi_tags, target.python):
-        return False
-    return any(wheel_platform_ok(target.platform, tag) for tag in plat_tags.split("."))
+    return _fits(filename, target.platform, target.python)
 
 
 def _for_target(packages: Iterable[LockedPackage], target: BundleTarget) -> list[LockedWheel]:
-    env = target_environment(target.platform, target.python)
+    env = PLATFORMS[target.platform].marker_environment(target.python)
     chosen: list[LockedWheel] = []
     for pkg in packages:
         if not evaluate(pkg.marker, env):
