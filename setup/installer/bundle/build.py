@@ -47,6 +47,7 @@ from setup.installer.bundle.manifest import (
 )
 from setup.installer.bundle.select import BundleTarget, select_wheels
 from setup.installer.bundle.uvwheel import uv_wheel
+from setup.installer.deadline import Stalled, bounded
 
 __all__ = ["BundleRequest", "BundleResult", "default_cache", "default_data", "make_bundle"]
 
@@ -151,7 +152,13 @@ def _check_archive_dest(dest: Path, directory: Path) -> None:
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    cmd = ["git", "-C", str(repo), *args]
+    try:  # a local repository answers in seconds; a hung mount never does
+        return bounded(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise Stalled(cmd, seconds=300, step=f"reading the toolkit from {repo}",
+                      idle=False) from None
 
 
 def _copy_tree(src: Path, dest: Path) -> None:
