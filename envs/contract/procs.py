@@ -42,16 +42,21 @@ def end_group(proc: subprocess.Popen[Any]) -> None:
 
 def bounded(cmd: Sequence[object], *, timeout: float, **kwargs: Any,
             ) -> subprocess.CompletedProcess[Any]:
-    """``subprocess.run(cmd, timeout=...)`` whose timeout ends the child's whole process
-    group (subprocess.run kills only the child, and a grandchild holding the pipes keeps it
-    waiting); raises subprocess.TimeoutExpired after that."""
+    """``subprocess.run(cmd, timeout=..., ...)`` (same arguments) whose timeout ends the
+    child's whole process group (subprocess.run kills only the child, and a grandchild
+    holding the pipes keeps it waiting); raises subprocess.TimeoutExpired after that."""
     data = kwargs.pop("input", None)
     if data is not None:
         kwargs["stdin"] = subprocess.PIPE
+    check = kwargs.pop("check", False)
+    if kwargs.pop("capture_output", False):
+        kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     with subprocess.Popen([str(c) for c in cmd], **kwargs, **group_kwargs()) as proc:
         try:
             out, err = proc.communicate(data, timeout=timeout)
         except BaseException:  # the deadline, or a signal: the group goes
             end_group(proc)
             raise
+    if check and proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
