@@ -111,7 +111,11 @@ def _ours_by_name(rel: str) -> bool:
 
 def _foreign_files(directory: Path) -> list[str]:
     """Files in ``directory`` this builder did not make (empty when it may build there)."""
-    present = [rel for rel in list_files(directory) if rel != BUILDING_MARKER]
+    files = list_files(directory)
+    present = [rel for rel in files if rel != BUILDING_MARKER]
+    odd = [rel for rel in present if files[rel].is_symlink() or not files[rel].is_file()]
+    if odd:  # a link (even at one of our names) or a device: never written through
+        return odd
     if (directory / MANIFEST).is_file() and not (directory / BUILDING_MARKER).exists():
         try:
             listed = set(read_manifest(directory).files)
