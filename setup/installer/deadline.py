@@ -111,7 +111,7 @@ class Watchdog:
 
     def __init__(self, pid: int, idle: float, paths: Sequence[Path] = ()) -> None:
         self.pid, self.idle, self.paths = pid, idle, tuple(paths)
-        self.last = time.monotonic()
+        self.last = self.sampled = time.monotonic()
         self.seen = self._sample()
 
     def _sample(self) -> object:
@@ -123,10 +123,14 @@ class Watchdog:
         self.last = time.monotonic()
 
     def stalled(self) -> bool:
+        """No progress for ``idle`` seconds. Activity is sampled every ``idle / 10`` seconds
+        (a scan of /proc costs milliseconds), so a stall is seen within 1.1 x ``idle``."""
         now = time.monotonic()
-        sample = self._sample()
-        if sample != self.seen:
-            self.seen, self.last = sample, now
+        if now - self.sampled >= self.idle / 10:
+            self.sampled = now
+            sample = self._sample()
+            if sample != self.seen:
+                self.seen, self.last = sample, now
         return now - self.last > self.idle
 
     @property
