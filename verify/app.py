@@ -244,11 +244,12 @@ def _reports(options: Options, report: Report, junit: Path | None) -> dict[Path,
 
 
 def _run(options: Options, ascii_only: bool) -> int:
-    from verify.reports import commit, refuse_unwritable
+    from verify.reports import commit, refuse_out_folder, refuse_unwritable
 
     _refuse_missing_cwd()
     _refuse_noexec_prefix()
     refuse_unwritable({"--json": options.json, "--junit": options.junit})
+    refuse_out_folder(options.out)
     _refuse_bad_lock(options)
     context = resolve_context(options.variant, options.lock, options.expect_gpu)
     sys.stdout.flush()

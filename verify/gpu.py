@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.contract.nvidia import WSL_LIB, find_nvidia_smi, hung_reason
+from envs.contract.procs import bounded
 
 __all__ = [
     "BuildInfo",
@@ -176,10 +177,10 @@ def probe_driver() -> tuple[DriverInfo | None, list[str]]:
         reasons.append(f"nvidia-smi is not on PATH (nor in {WSL_LIB})")
         return None, reasons
     try:
-        out = subprocess.run([smi], capture_output=True, text=True, timeout=20,
-                             stdin=subprocess.DEVNULL)
-        q = subprocess.run([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                           capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        out = bounded([smi], capture_output=True, text=True, timeout=20,
+                      stdin=subprocess.DEVNULL)
+        q = bounded([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                    capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         reasons.append(hung_reason(smi, 20))
         return None, reasons

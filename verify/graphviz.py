@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ __all__ = ["RENDER_TIMEOUT", "SPLINE_WORKAROUND", "TRAP", "VERSION_TIMEOUT", "De
            "path_fix", "plot_model"]
 
 VERSION_TIMEOUT = 15.0  # `dot -V` answers in milliseconds
-RENDER_TIMEOUT = 30.0  # the tutorial's graph renders in well under a second
+RENDER_TIMEOUT = 20.0  # the tutorial's graphs render in well under a second each
 
 TRAP = ("`pip install graphviz` installs only a Python wrapper, not the Graphviz `dot` program "
         "Keras runs; pydot (Python) and dot (a system program on PATH) are both needed")
@@ -216,16 +217,31 @@ class Deadline:
         self.expired = False
 
 
-def _end_dots(name: str) -> bool:
-    """End every ``dot`` process this process started, and what each started."""
+def _is_drawing(child: Any, name: str, me: int, before: set[int]) -> bool:
+    """A ``dot``, or a program a child started during the block that is no Python (what a
+    ``dot`` wrapper script became once it exec'd: its name is no longer ``dot``)."""
+    program = child.name().lower()
+    if program in (name, f"{name}.exe"):
+        return True
+    return child.pid not in before and child.ppid() == me and not program.startswith("python")
+
+
+def _end_dots(name: str, seconds: float, seen: dict[int, float], before: set[int]) -> bool:
+    """End every drawing program (:func:`_is_drawing`) this process started that has been
+    seen running for ``seconds`` (``seen``: pid -> when first seen, monotonic: the OS's
+    start times are too coarse), and what each started; True when one was ended."""
     try:
         import psutil
     except ImportError:
         return False
     ended = False
-    for child in psutil.Process().children(recursive=True):
+    now = time.monotonic()
+    me = psutil.Process()
+    for child in me.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            if child.name().lower() in (name, f"{name}.exe"):
+            if not _is_drawing(child, name, me.pid, before):
+                continue
+            if now - seen.setdefault(child.pid, now) >= seconds:
                 for proc in (*child.children(recursive=True), child):
                     with contextlib.suppress(psutil.Error):
                         proc.kill()
@@ -233,16 +249,31 @@ def _end_dots(name: str) -> bool:
     return ended
 
 
+def _children() -> set[int]:
+    try:
+        import psutil
+    except ImportError:
+        return set()
+    with contextlib.suppress(psutil.Error):
+        return {c.pid for c in psutil.Process().children(recursive=True)}
+    return set()
+
+
 @contextlib.contextmanager
 def dot_deadline(seconds: float = RENDER_TIMEOUT, name: str = "dot") -> Iterator[Deadline]:
-    """Within the block, any ``dot`` this process runs is ended after ``seconds``; the
+    """Within the block, any ``dot`` this process runs (also one whose wrapper script exec'd
+    another program) is ended once it has run for ``seconds`` (each its own deadline: a
+    quick dot started late is never cut short); the
     yielded :class:`Deadline` says whether that happened (the caller reports it)."""
     state = Deadline()
     done = threading.Event()
 
+    before = _children()  # the run's own helpers (preload children) are never ended
+
     def watch() -> None:
-        while not done.wait(seconds):
-            if _end_dots(name):
+        seen: dict[int, float] = {}
+        while not done.wait(min(1.0, seconds / 10)):
+            if _end_dots(name, seconds, seen, before):
                 state.expired = True
 
     watcher = threading.Thread(target=watch, name="kerasup-dot-deadline", daemon=True)

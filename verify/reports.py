@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from envs.contract.errors import CannotProceed, UsageError
-from envs.contract.fileio import UnsafeTarget, output_kind, write_outputs
+from envs.contract.fileio import UnsafeTarget, output_folder_problem, output_kind, write_outputs
 
-__all__ = ["PROBE_BYTES", "commit", "refuse_unwritable"]
+__all__ = ["PROBE_BYTES", "commit", "refuse_out_folder", "refuse_unwritable"]
 
 PROBE_BYTES = 4096  # one block: a full disk refuses it, as it would refuse the report
 
@@ -69,6 +69,14 @@ def refuse_unwritable(targets: Mapping[str, Path | None]) -> None:
     for flag, path in targets.items():
         if path is not None:
             _refuse_one(flag, path)
+
+
+def refuse_out_folder(out: Path | None) -> None:
+    """``--out DIR``: model_graph's drawings (Keras writes them, following links) go only to
+    new or regular files there; a link, FIFO or device at one of those names is refused."""
+    problem = output_folder_problem(out, (".png", ".svg"), flag="--out") if out else None
+    if problem:
+        raise UsageError(problem)
 
 
 def commit(reports: Mapping[Path, bytes]) -> None:

@@ -2,7 +2,8 @@
 
 - :func:`write_atomic`: a temporary file created exclusively in the same directory, fsynced,
   then renamed over the target. A reader sees the old file or the new one, never a mix; an
-  existing file keeps its mode, a new one gets the umask's.
+  existing file keeps its mode, a new one gets the umask's. It keeps the output rule below
+  for every caller: a link is refused, never followed nor replaced; a device is written to.
 - :func:`backup_exclusive`: a copy of a regular file beside it under a new, unique name,
   created with ``O_EXCL | O_NOFOLLOW``, so a link planted at a predictable backup name is
   never written through.
@@ -29,6 +30,8 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from envs.contract.errors import UsageError
 
 __all__ = [
     "UnsafeTarget",
@@ -84,18 +87,17 @@ def _umask() -> int:
 
 
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically (text is written as UTF-8 with ``\\n``).
+    """Write ``data`` to ``path`` under the one output rule (:func:`output_kind`), for every
+    caller: a new or regular file is replaced atomically (text is written as UTF-8 with
+    ``\\n``); a character device, a FIFO or this process's own descriptor is written to,
+    never replaced; a symbolic link (never followed, never replaced), a directory, a block
+    device or a socket is refused with :class:`UnsafeTarget`.
 
     ``mode``: the new file's permission bits; default: the existing regular file's, else
-    0o666 less the umask. Raises OSError (ENOSPC, EROFS, EACCES...) with nothing changed.
+    0o666 less the umask. Raises OSError (ENOSPC, EROFS, EACCES, UnsafeTarget...) with
+    nothing changed.
     """
-    tmp = _stage(path, data, mode)
-    try:
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    _write_all({path: data}, mode)
 
 
 def _stage(path: Path, data: str | bytes, mode: int | None) -> Path:
@@ -206,6 +208,11 @@ class UnsafeTarget(OSError):
         super().__init__(errno.EPERM, reason, str(path))
         self.fix = fix
 
+    def as_usage_error(self) -> UsageError:
+        """The refusal as the one line a command prints (exit 2)."""
+        return UsageError(f"{self.filename} {self.strerror}; nothing was written there",
+                          fix=self.fix)
+
 
 _OWN_FD = re.compile(r"/(?:dev/fd|proc/self/fd)/(\d+)")
 _STD_FD = {"/dev/stdout": 1, "/dev/stderr": 2}
@@ -287,6 +294,10 @@ def write_outputs(outputs: Mapping[Path, str | bytes]) -> None:
     fsynced), then devices, FIFOs and descriptors are written, then the staged files are
     renamed over their targets. OSError (UnsafeTarget included) leaves no staged file and
     every regular target as it was."""
+    _write_all(outputs, None)
+
+
+def _write_all(outputs: Mapping[Path, str | bytes], mode: int | None) -> None:
     kinds = {path: output_kind(path) for path in outputs}
     payloads = {path: data.encode("utf-8") if isinstance(data, str) else data
                 for path, data in outputs.items()}
@@ -294,21 +305,27 @@ def write_outputs(outputs: Mapping[Path, str | bytes]) -> None:
     try:
         for path, payload in payloads.items():
             if kinds[path] == "file":
-                staged[path] = _stage(path, payload, None)
+                staged[path] = _stage(path, payload, mode)
         for path, payload in payloads.items():
             if kinds[path] != "file":
                 _write_stream(path, kinds[path], payload)
         for path in staged:
-            if output_kind(path) != "file":  # replaced by a link or device meanwhile
-                raise _link_refusal(path) if path.is_symlink() else UnsafeTarget(
-                    path, "is no longer a regular file", "name a new or regular file")
+            if output_kind(path) != "file":  # replaced by a device meanwhile (a link raises)
+                raise UnsafeTarget(path, "is no longer a regular file",
+                                   "name a new or regular file")
     except BaseException:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
         raise
-    for path, tmp in staged.items():
-        tmp.replace(path)
-        _fsync_dir(path.parent)
+    pending = dict(staged)
+    try:
+        for path, tmp in staged.items():
+            tmp.replace(path)
+            del pending[path]
+            _fsync_dir(path.parent)
+    finally:
+        for tmp in pending.values():  # a rename failed: no temporary file stays behind
+            tmp.unlink(missing_ok=True)
 
 
 def output_folder_problem(out: Path, suffixes: tuple[str, ...], *, flag: str) -> str | None:

@@ -25,6 +25,10 @@ FLAGS: dict[str, str] = {
     "KERASUP_UV": "a uv executable to use instead of the pinned one (tests, mirrors)",
     "KERASUP_INDEX_URL": "the package index, as --index-url (credentials stay out of argv)",
     "KERASUP_NET_TIMEOUT": "seconds a download waits for an answer (default 20, at most 60)",
+    "KERASUP_IDLE_TIMEOUT": "seconds a program setup runs (uv, pip, verify) may go without "
+                            "output or activity before it is stopped (default 600)",
+    "KERASUP_KERNEL_TIMEOUT": "seconds verify waits for a Jupyter kernel's Python to start "
+                              "(default 60)",
 }
 
 

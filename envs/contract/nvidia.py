@@ -13,6 +13,8 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from envs.contract.procs import bounded
+
 __all__ = ["WSL_LIB", "DriverQuery", "find_nvidia_smi", "hung_reason", "query_driver",
            "query_driver_why"]
 
@@ -51,9 +53,9 @@ def query_driver_why(environ: Mapping[str, str], timeout: float = 30,
     if not smi:
         return None, None
     try:
-        out = subprocess.run([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=timeout, check=False,
-                             stdin=subprocess.DEVNULL)
+        out = bounded([smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                      timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return None, hung_reason(smi, timeout)
     except (OSError, subprocess.SubprocessError) as exc:

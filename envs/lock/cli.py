@@ -10,6 +10,7 @@ from pathlib import Path
 
 from envs.contract.errors import ExitCode, KerasupError
 from envs.contract.facts import VARIANTS
+from envs.contract.fileio import UnsafeTarget
 from envs.lock.spec import ENVS_DIR
 
 __all__ = ["main", "parser"]
@@ -105,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KerasupError as exc:  # LockError, a malformed KERASUP_* variable
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return int(exc.code)
+    except UnsafeTarget as exc:  # a link or device where the lock step writes a file
+        print(f"error: {exc.as_usage_error().one_line()}", file=sys.stderr)
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED

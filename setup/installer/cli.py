@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from envs.contract import facts, flags, kernel, platforms
 from envs.contract.errors import ExitCode, KerasupError, UsageError, signal_exit_code
+from envs.contract.fileio import UnsafeTarget
 from setup.installer import credentials, jupyter, offline_cli, workflow
 from setup.installer.plan import Options
 from setup.installer.runner import Interrupted, emit, handle_signals, make_streams_safe
@@ -198,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KerasupError as exc:
         emit(f"kerasup: error: {exc.one_line()}", sys.stderr)
         return int(exc.code)
+    except UnsafeTarget as exc:  # a link or device where setup writes one of its files
+        emit(f"kerasup: error: {exc.as_usage_error().one_line()}", sys.stderr)
+        return ExitCode.USAGE
     except Interrupted as exc:
         name = _SIGNAL_NAMES.get(exc.signum, f"signal {exc.signum}")
         emit(f"kerasup: interrupted ({name}); nothing was recorded as installed: run the same "

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path, PurePath
 
 from envs.contract.layout import Layout
+from envs.contract.procs import bounded
 from setup.installer.plan import Options
 
 __all__ = ["applies", "deferred", "from_report", "scan"]
@@ -36,9 +37,9 @@ def deferred(options: Options) -> bool:
 def scan(env_python: PurePath, timeout: float = 120) -> tuple[str, ...]:
     """The damaged distributions' names; () when none, or when the scan cannot tell."""
     try:
-        done = subprocess.run(Layout.installed_files_argv(str(env_python)),
-                              capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)
+        done = bounded(Layout.installed_files_argv(str(env_python)),
+                       capture_output=True, text=True, timeout=timeout, check=False,
+                       stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return ()
     return tuple(done.stdout.split()) if done.returncode == 0 else ()

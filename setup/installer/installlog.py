@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envs.contract.fileio import write_atomic
+from setup.installer.deadline import Stalled, bounded
 from setup.installer.netdiag import mask_urls
 from setup.installer.runner import Runner, emit
 
@@ -72,9 +73,9 @@ def parse_output(lines: Sequence[str]) -> tuple[list[str], list[str], float]:
 
 def _freeze(uv: str, python: str, env: Mapping[str, str]) -> list[str]:
     try:
-        done = subprocess.run([uv, "pip", "freeze", "--python", python], capture_output=True,
-                              text=True, env=dict(env), timeout=120, check=False,
-                              stdin=subprocess.DEVNULL)
+        done = bounded([uv, "pip", "freeze", "--python", python], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=dict(env), timeout=120,
+                       stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in done.stdout.splitlines() if line.strip()]
@@ -100,13 +101,22 @@ def run_install(runner: Runner, cmd: Sequence[object], *, env: Mapping[str, str]
     if runner.dry_run:
         return runner.run(cmd, env=env), None
     t0 = time.monotonic()
+    step = f"the sync (`{Path(str(cmd[0])).name} {cmd[1]}`)"
     if terminal:
-        done = runner.run_attached(cmd, env=env)
+        try:
+            done = runner.run_attached(cmd, env=env, step=step, log=log)
+        except Stalled:
+            _write_log(log, cmd, ["# stopped: no progress (uv drew its output on the terminal)"])
+            raise
         added = _freeze(str(cmd[0]), python, env) if done.returncode == 0 else []
         _write_log(log, cmd, ["# uv drew its progress on the terminal; installed now:", *added])
         mb: float | None = None
     else:
-        done = runner.run(cmd, env=env, echo=False, keep=10_000)
+        try:
+            done = runner.run(cmd, env=env, echo=False, keep=10_000, step=step, log=log)
+        except Stalled as stalled:
+            _write_log(log, cmd, [*stalled.output.splitlines(), "# stopped: no progress"])
+            raise
         assert done is not None
         lines = done.stdout.splitlines()
         show, added, mb = parse_output(lines)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from envs.contract.facts import DEFAULT_PYTHON
+from setup.installer.deadline import Stalled, bounded
 from setup.installer.failures import error_part
 from setup.installer.netdiag import diagnose, mask_url, mask_urls
 from setup.installer.trust import ORIGINAL_CA_VAR, system_bundle
@@ -219,7 +220,7 @@ def probe_index(environ: Mapping[str, str] | None = None, index_url: str | None 
 
 def probe_with_uv(uv: str, environ: Mapping[str, str] | None = None,
                   index_url: str | None = None, timeout: float = 20.0,
-                  project: str = _PROBE_PROJECT) -> IndexProbe:
+                  project: str = _PROBE_PROJECT, grace: float = 30.0) -> IndexProbe:
     """The same question asked of uv itself, with the environment the install will give it
     (TLS trust, proxy, credentials, timeout): resolve ``project`` from the index, no cache,
     no retry. What uv says is diagnosed as an install failure would be."""
@@ -231,13 +232,16 @@ def probe_with_uv(uv: str, environ: Mapping[str, str] | None = None,
     url = f"{settings.index_url}/{project}/"
     cmd = [uv, "pip", "compile", "-", "--no-deps", "--quiet", "--no-header",
            "--python-version", DEFAULT_PYTHON]
+    deadline = timeout * 2 + grace  # uv gives up on the network after `timeout`: this is uv
     try:
-        done = subprocess.run(cmd, input=f"{project}\n", capture_output=True, text=True,
-                              env=env, timeout=timeout * 2 + 30, check=False,
-                              errors="replace")
+        done = bounded(cmd, input=f"{project}\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=env, timeout=deadline,
+                       errors="replace")
     except subprocess.TimeoutExpired:
-        problem, fix = _classify("timed out", url, settings, timeout)
-        return IndexProbe(False, masked(url) or url, settings, problem, fix)
+        stalled = Stalled(cmd, seconds=deadline, step="--check's index probe", environ=env,
+                          idle=False, program="uv")
+        return IndexProbe(False, masked(url) or url, settings, stalled.message, stalled.fix,
+                          via="uv")
     except OSError:
         return probe_index(environ, index_url, timeout, project)  # uv cannot run: Python's
     if done.returncode == 0:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from envs.contract.errors import CannotProceed, UsageError
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
+from envs.contract.procs import bounded
 from setup.installer.target import Target
 
 __all__ = [
@@ -59,8 +60,8 @@ _SPAN = f"{PYTHONS[0]}-{PYTHONS[-1]}"  # "3.11-3.13", as messages write the supp
 def probe_python(executable: str | os.PathLike[str]) -> PythonInfo | None:
     """Ask an interpreter for its version and path; None when it does not run."""
     try:
-        out = subprocess.run([str(executable), "-c", _PROBE], capture_output=True, text=True,
-                             timeout=30, check=True, stdin=subprocess.DEVNULL).stdout.splitlines()
+        out = bounded([str(executable), "-c", _PROBE], capture_output=True, text=True,
+                      timeout=30, check=True, stdin=subprocess.DEVNULL).stdout.splitlines()
         major, minor, micro = (int(x) for x in out[0].split())
         return PythonInfo((major, minor, micro), Path(out[1].strip() or executable))
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
@@ -87,8 +88,8 @@ def _windows_candidates(environ: Mapping[str, str]) -> list[Path]:
     py = shutil.which("py", path=environ.get("PATH", ""))
     if py:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            listing = subprocess.run([py, "-0p"], capture_output=True, text=True, timeout=30,
-                                     check=False).stdout
+            listing = bounded([py, "-0p"], capture_output=True, text=True, timeout=30,
+                              check=False).stdout
             found += parse_py_launcher_list(listing)
     if environ.get("LOCALAPPDATA"):
         found += _glob(Path(environ["LOCALAPPDATA"], "Programs", "Python"),

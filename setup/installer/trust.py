@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from envs.contract.fileio import write_atomic
+from envs.contract.fileio import is_regular_file, write_atomic
 from envs.contract.flags import env_number
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "child_tls_env", "net_timeout", "system_bundle"]
@@ -56,7 +56,7 @@ def _combined(system: Path, user: Path, cache: Path) -> Path:
     """``system`` then ``user`` in one PEM file under ``cache`` (written once per content)."""
     data = system.read_bytes().rstrip(b"\n") + b"\n" + user.read_bytes()
     out = cache / f"ca-bundle-{hashlib.sha256(data).hexdigest()[:16]}.pem"
-    if not out.is_file():
+    if not is_regular_file(out):  # a link planted at that name is refused, never trusted
         cache.mkdir(parents=True, exist_ok=True)
         write_atomic(out, data, mode=0o644)
     return out

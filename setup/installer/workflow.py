@@ -23,6 +23,7 @@ from envs.contract.layout import Layout
 from envs.contract.piplock import canonical_name, parse_requirements
 from setup.installer import configure, filescan, installlog, payload, prefixlock, uvtool
 from setup.installer.backends import choose_backend
+from setup.installer.deadline import idle_seconds
 from setup.installer.discover import build_plan
 from setup.installer.failures import explain, python_download_failed, write_error
 from setup.installer.plan import Action, Options, Plan, Step, render
@@ -84,7 +85,8 @@ class Executor:
                        bundle=bundle.given if bundle else None)
 
     def do_command(self, action: Action) -> None:
-        done = self.runner.run(action.command, env=child_env(self.environ))
+        done = self.runner.run(action.command, env=child_env(self.environ),
+                               step=_step(action))
         if done is not None and done.returncode != 0:
             raise self._failed(done.stdout, f"`{action.command[0]} {action.command[1]}` "
                                f"({action.kind})")
@@ -125,14 +127,15 @@ class Executor:
             raise self._failed(done.stdout, f"`{action.command[0]} {action.command[1]}` (sync)")
 
     def do_register_kernel(self, action: Action) -> None:
-        done = self.runner.run(action.command, env=child_env(self.environ))
+        done = self.runner.run(action.command, env=child_env(self.environ),
+                               step=_step(action))
         if done is not None and done.returncode != 0:  # the environment itself is fine
             self.runner.say("warning: the Jupyter kernel was not registered (exit "
                             f"{done.returncode}); verify's jupyter_kernel check names the "
                             "command to retry")
 
     def do_install_python(self, action: Action) -> None:
-        done = self.runner.run(action.command, echo=False,
+        done = self.runner.run(action.command, echo=False, step=_step(action),
                                env=child_env(self.environ, UV_PYTHON_DOWNLOADS="automatic"))
         if done is not None and done.returncode != 0:
             raise python_download_failed(done.stdout, self.plan, self.environ)
@@ -161,7 +164,8 @@ class Executor:
         mark_owned(self.plan.prefix)
 
     def do_report_removals(self, action: Action) -> None:
-        done = self.runner.capture(action.command, env=child_env(self.environ))
+        done = self.runner.capture(action.command, env=child_env(self.environ),
+                                   step=_step(action))
         if done is None or done.returncode != 0:
             return
         installed = {canonical_name(re.split(r"[=@ ]", line.strip(), maxsplit=1)[0])
@@ -200,7 +204,7 @@ class Executor:
         if not dot:
             self.runner.say("warning: graphviz `dot` not found: keras.utils.plot_model fails "
                             "(install graphviz, e.g. sudo apt-get install graphviz)")
-        done = self.runner.run(action.command, env=env, cwd=share)
+        done = self.runner.run(action.command, env=env, cwd=share, step=_step(action))
         self.verify_status = 0 if done is None else (1 if done.returncode else 0)
         if done is not None:
             self.runner.say(f"verify exited {done.returncode}; report: "
@@ -218,6 +222,20 @@ class Executor:
 # Steps that run before the prefix is marked and locked: nothing is created at the prefix
 # until the bundle is checked, the tools are there, and a foreign environment is moved aside.
 _BEFORE_LOCK = (Step.CHECK_BUNDLE, Step.ENSURE_UV, Step.INSTALL_PYTHON, Step.MOVE_ASIDE)
+
+
+def _step(action: Action) -> str:
+    """How a stalled child's line names the step: its kind and its command."""
+    cmd = [Path(str(action.command[0])).name, *map(str, action.command[1:2])]
+    return f"setup's {action.kind} step (`{' '.join(cmd)}`)"
+
+
+def arm(runner: Runner, environ: Mapping[str, str], prefix: Path) -> None:
+    """Give ``runner``'s children the idle deadline (KERASUP_IDLE_TIMEOUT) and what counts
+    as their activity."""
+    runner.idle = idle_seconds(environ)
+    runner.environ = environ
+    runner.watch = (prefix.parent, *_cache_dirs(environ))
 
 
 def _cache_dirs(environ: Mapping[str, str]) -> tuple[Path, ...]:
@@ -261,6 +279,7 @@ def _clear(directory: Path, *, keep: set[Path]) -> None:
 
 def execute(plan: Plan, runner: Runner, environ: Mapping[str, str]) -> int:
     """Run the plan's actions under the prefix's setup lock; verify's status."""
+    arm(runner, environ, plan.prefix)
     executor = Executor(plan, runner, environ)
     actions = list(plan.actions)
     while actions and actions[0].kind in _BEFORE_LOCK:
@@ -357,6 +376,7 @@ def run(options: Options, *, environ: Mapping[str, str], repo: Path,
     """The whole setup for ``options``; the exit status (verify's, or 0)."""
     started = time.monotonic()
     runner = runner or Runner(dry_run=options.dry_run or options.check or options.plan_json)
+    arm(runner, environ, options.prefix or Path.cwd())
     if options.plan_json:
         runner.say = lambda _m: None  # stdout carries the JSON alone
         plan = build_plan(options, environ=environ, repo=repo)

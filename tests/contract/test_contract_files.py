@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,14 +37,49 @@ def test_write_atomic_keeps_mode_and_leaves_no_temp(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
 
 
-def test_write_atomic_replaces_a_link_itself_never_its_target(tmp_path: Path) -> None:
+@pytest.mark.parametrize("planted", ["existing", "dangling"])
+def test_write_atomic_refuses_a_link_never_follows_nor_replaces_it(tmp_path: Path,
+                                                                  planted: str) -> None:
+    """The one output rule holds in write_atomic itself, for every caller."""
     victim = tmp_path / "victim"
-    victim.write_text("precious")
+    if planted == "existing":
+        victim.write_text("precious")
     link = tmp_path / "out.json"
     link.symlink_to(victim)
-    fileio.write_atomic(link, "report")
-    assert victim.read_text() == "precious"
-    assert not link.is_symlink() and link.read_text() == "report"
+    with pytest.raises(fileio.UnsafeTarget, match="symbolic link") as refused:
+        fileio.write_atomic(link, "report")
+    assert isinstance(refused.value, OSError) and refused.value.filename == str(link)
+    assert link.is_symlink() and link.readlink() == victim
+    assert victim.read_text() == "precious" if planted == "existing" else not victim.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["out.json", *(["victim"] if planted == "existing" else [])])
+
+
+def test_write_atomic_writes_to_a_fifo_and_leaves_it_one(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    fileio.write_atomic(fifo, "through")
+    reader.join(10)
+    assert got == [b"through"] and stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="making device nodes needs root")
+def test_write_atomic_writes_to_a_char_device_and_refuses_a_block_device(tmp_path: Path,
+                                                                         ) -> None:
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a second /dev/null
+    disk = tmp_path / "disk"
+    os.mknod(disk, 0o600 | stat.S_IFBLK, os.makedev(240, 0))  # a local-use major: no disk
+    fileio.write_atomic(null, "gone")
+    with pytest.raises(fileio.UnsafeTarget, match="block device"):
+        fileio.write_atomic(disk, "x")
+    assert stat.S_ISCHR(null.lstat().st_mode) and stat.S_ISBLK(disk.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["disk", "null"]
 
 
 def test_write_atomic_on_a_full_disk_changes_nothing(tiny_tmpfs: Path) -> None:

@@ -87,7 +87,8 @@ mount -t tmpfs -o size=1m,mode=755 kh-dev /dev
 mknod -m 666 /dev/null c 1 3
 ln -s /proc/self/fd/1 /dev/stdout
 "$1" -c 'from pathlib import Path; from envs.contract import fileio
-fileio.write_outputs({Path("/dev/null"): "report", Path("/dev/stdout"): "<junit/>"})'
+fileio.write_outputs({Path("/dev/null"): "report", Path("/dev/stdout"): "<junit/>"})
+fileio.write_atomic(Path("/dev/null"), "any caller")'
 echo
 stat -c %F /dev/null
 ls -A /dev
@@ -96,7 +97,8 @@ ls -A /dev
 
 @pytest.mark.skipif(not ROOT or not shutil.which("unshare"), reason="needs root and unshare")
 def test_dev_null_stays_a_device_for_root() -> None:
-    """The bug: staged beside /dev/null and renamed over it. /dev here is a private tmpfs."""
+    """The bug: staged beside /dev/null and renamed over it (by the report writer, and by
+    write_atomic for any other caller). /dev here is a private tmpfs."""
     done = subprocess.run(["unshare", "-m", "sh", "-c", _IN_NAMESPACE, "sh", sys.executable],
                           cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0 and "unshare" in done.stderr and "Operation not permitted" in \

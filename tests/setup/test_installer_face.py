@@ -14,7 +14,7 @@ import pytest
 from envs.contract.errors import ExitCode
 from setup.installer import payload
 from setup.installer.bundle import carrier
-from setup.installer.bundle.manifest import MANIFEST, FileEntry, Manifest
+from setup.installer.bundle.manifest import BUILDING_MARKER, MANIFEST, FileEntry, Manifest
 from setup.installer.plan import Action, Step
 from setup.installer.workflow import Executor
 
@@ -102,6 +102,30 @@ def test_make_bundle_never_touches_a_users_files(tmp_path, ours):
     assert done.returncode == ExitCode.USAGE, done.stderr
     assert "thesis.txt" in done.stderr or "icons/a.png" in done.stderr or MANIFEST in done.stderr
     assert _tree(out) == before
+
+
+@pytest.mark.parametrize("state", ["built", "interrupted"])
+def test_make_bundle_never_writes_through_a_link_at_one_of_its_names(tmp_path, state):
+    """A bundle kerasup made (its manifest lists the wheel) or an interrupted build (its
+    marker): a link at a wheel's name, or at its .part, is refused; the target is intact."""
+    out = tmp_path / "usb"
+    (out / "wheels").mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (out / "wheels" / "six-1.17.0-py2.py3-none-any.whl").symlink_to(victim)
+    (out / "wheels" / "six-1.17.0-py2.py3-none-any.whl.part").symlink_to(victim)
+    if state == "built":
+        (out / MANIFEST).write_text(_our_manifest({
+            "wheels/six-1.17.0-py2.py3-none-any.whl": b"x",
+            "wheels/six-1.17.0-py2.py3-none-any.whl.part": b"x"}))
+    else:
+        (out / BUILDING_MARKER).write_text("kerasup bundle build in progress\n")
+    done = _run("--make-bundle", out, "--platform", "linux-64", "--python", "3.12")
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert "wheels/six-1.17.0-py2.py3-none-any.whl" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert victim.read_text() == "precious"
+    assert (out / "wheels" / "six-1.17.0-py2.py3-none-any.whl").is_symlink()
 
 
 def test_crlf_install_sh_is_one_kerasup_line(tmp_path):

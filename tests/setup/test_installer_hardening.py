@@ -228,3 +228,63 @@ def test_a_signal_ends_the_child_and_exits_with_its_code(tmp_path, repo, signum,
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
     assert read_record(tmp_path / "env")[0] is None
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX process groups")
+def test_a_wedged_uv_is_stopped_with_its_group_and_named(tmp_path, repo, uv_exe):
+    """A stand-in uv that is the real one except for the sync, where it starts a grandchild
+    and then hangs silently (a wedged process, not a slow network): after
+    KERASUP_IDLE_TIMEOUT setup ends both, says so in one line naming uv, the step, what to
+    check and the log, exits 3 and records nothing."""
+    pids = tmp_path / "pids"
+    stub = tmp_path / "wedged-uv"
+    stub.write_text(f"#!/bin/sh\ncase \"$1 $2\" in\n  'pip sync'|'pip install'|sync*)\n"
+                    f"    sleep 300 & echo $$ $! > '{pids}'; wait; exit 0 ;;\nesac\n"
+                    f"exec '{uv_exe}' \"$@\"\n")
+    stub.chmod(0o755)
+    prefix = tmp_path / "env"
+    ran = toy_setup(repo, tmp_path, "--prefix", str(prefix), KERASUP_UV=str(stub),
+                    KERASUP_IDLE_TIMEOUT="3")
+    assert ran.returncode == ExitCode.CANNOT_PROCEED, ran.stdout + ran.stderr
+    assert len(ran.error_lines) == 1, ran.stderr
+    line = ran.error_lines[0]
+    assert line.startswith("kerasup: error: uv made no progress for 3 s"), line
+    assert "sync" in line and "KERASUP_IDLE_TIMEOUT" in line and "--check" in line
+    log = Layout(prefix).install_log
+    assert str(log) in line and "stopped: no progress" in log.read_text()
+    assert all(map(_gone, map(int, pids.read_text().split())))  # the stand-in, its child
+    assert read_record(prefix)[0] is None
+
+
+def test_a_wedged_uv_on_the_index_probe_is_named(tmp_path, repo):
+    """--check asks the index through uv: a uv that never answers is named as uv (it is not
+    the network: uv's own timeout would have answered), with its group ended."""
+    from setup.installer.netcheck import probe_with_uv
+
+    pids = tmp_path / "pids"
+    stub = tmp_path / "uv"
+    stub.write_text(f"#!/bin/sh\nsleep 300 & echo $$ $! > '{pids}'\nwait\n")
+    stub.chmod(0o755)
+    found = probe_with_uv(str(stub), clean_env(tmp_path), "https://127.0.0.1:9/simple",
+                          timeout=0.5, grace=4)
+    assert not found.ok and found.via == "uv"
+    assert found.problem.startswith("uv did not finish within 5 s during --check's index probe")
+    assert "--version" in (found.fix or "")
+    assert all(map(_gone, map(int, pids.read_text().split())))
+
+
+def _gone(pid: int) -> bool:
+    """Ended within 10 s (a SIGKILL lands a moment after kill() returns): no such process, or
+    a zombie waiting for a PID 1 that does not reap."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

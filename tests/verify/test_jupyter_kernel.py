@@ -8,6 +8,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,42 @@ def test_the_registered_kernel_starts_and_imports_keras(
     assert status == "ok"
     assert os.path.realpath(prefix) == os.path.realpath(cpu_env.prefix)
     assert version.startswith("3.")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX shell script stands in for Python")
+def test_a_kernel_whose_python_never_starts_is_named_and_ended(
+        run_verify, cpu_env, jupyter_home: dict[str, str], tmp_path: Path) -> None:
+    """A kernelspec of kerasup's name whose argv[0] never starts (a wedged network mount, a
+    stuck antivirus: here a script that starts a child and sleeps): the check fails within
+    KERASUP_KERNEL_TIMEOUT naming the program and what to check, and ends both processes."""
+    pids = tmp_path / "pids"
+    stuck = tmp_path / "stuck-python"
+    stuck.write_text(f"#!/bin/sh\nsleep 300 & echo $$ $! > '{pids}'\nwait\n")
+    stuck.chmod(0o755)
+    name = kernel.kernel_name("cpu", cpu_env.prefix, default=False)
+    spec = Path(jupyter_home["JUPYTER_DATA_DIR"]) / "kernels" / name
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [str(stuck), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "stuck", "language": "python"}))
+    run = run_verify("--only", "jupyter_kernel", env={"KERASUP_KERNEL_TIMEOUT": "2"})
+    check = run.check("jupyter_kernel")
+    assert run.rc == 1 and check["status"] == "fail", run.output
+    assert check["summary"] == (f"the Jupyter kernel's Python {stuck} did not start within 2 s "
+                                "(it was ended, with everything it started)")
+    assert "network mount" in check["fix"] and "KERASUP_KERNEL_TIMEOUT" in check["fix"]
+    assert all(map(_ended, map(int, pids.read_text().split())))
+
+
+def _ended(pid: int) -> bool:
+    """Gone within 10 s, or a zombie waiting for a PID 1 that does not reap."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        time.sleep(0.05)
+    return False

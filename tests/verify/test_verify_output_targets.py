@@ -62,3 +62,24 @@ def test_a_planted_link_is_refused_before_any_check(cpu_env, verify_home, tmp_pa
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "symbolic link" in lines[0] and flag in lines[0], done.stderr
     assert victim.read_text() == "precious" and link.is_symlink()
+
+
+def test_out_folder_with_a_link_or_fifo_at_a_drawing_name_is_refused(
+        cpu_env, verify_home, tmp_path: Path) -> None:
+    """--out: model_graph removed model.png (a link) and model.svg (a FIFO) and wrote files
+    there; now both are refused before any check, and stay as they were."""
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.png"
+    victim.write_text("precious")
+    (out / "model.png").symlink_to(victim)
+    os.mkfifo(out / "model.svg")
+    done = subprocess.run([str(cpu_env.python), "-m", "verify", "--only", "model_graph",
+                           "--out", str(out)], env={**os.environ, **verify_home}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == ExitCode.USAGE and done.stdout == "", done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and "symbolic link" in lines[0]
+    assert victim.read_text() == "precious" and (out / "model.png").is_symlink()
+    assert (out / "model.svg").is_fifo()
+    assert sorted(p.name for p in out.iterdir()) == ["model.png", "model.svg"]

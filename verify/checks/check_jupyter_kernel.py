@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 from envs.contract import kernel
+from envs.contract.errors import UsageError
+from envs.contract.flags import env_number
+from envs.contract.procs import bounded
 from verify import preload
 from verify.cli import Options
 from verify.kernel_specs import KernelSpecError, all_specs_in_child
@@ -17,16 +20,27 @@ from verify.plugin import Recorder
 from verify.preflight import default_prefix
 
 START_TIMEOUT = 60  # seconds for the kernel's Python to start and print its prefix
+TIMEOUT_VAR = "KERASUP_KERNEL_TIMEOUT"
+
+
+def _start_timeout() -> float:
+    """KERASUP_KERNEL_TIMEOUT (0 or unset: START_TIMEOUT; a bad value: the default too, as
+    a check cannot stop the run over it)."""
+    try:
+        return env_number(os.environ, TIMEOUT_VAR, START_TIMEOUT) or START_TIMEOUT
+    except UsageError:
+        return START_TIMEOUT
 
 
 def _hung(exe: str) -> str:
-    return (f"the Jupyter kernel's Python {exe} did not start within {START_TIMEOUT} s "
-            "(it was ended)")
+    return (f"the Jupyter kernel's Python {exe} did not start within {_start_timeout():g} s "
+            "(it was ended, with everything it started)")
 
 
 def _hung_fix(exe: str) -> str:
     return (f"run {exe} -c 'import sys' yourself: if it hangs too, check the file system it "
-            "lives on (a network mount that does not answer) and any antivirus scanning it")
+            "lives on (a network mount that does not answer) and any antivirus scanning it; "
+            f"on a slow machine raise {TIMEOUT_VAR} (seconds)")
 
 
 def _starts_here_in_time(argv: list[str]) -> bool:
@@ -44,9 +58,9 @@ def _prefix_of(python: str) -> str | None:
     """The sys.prefix the kernel's interpreter runs with (a venv's python is a link to the
     base interpreter, so the path alone cannot say which environment it starts)."""
     try:
-        done = subprocess.run([python, "-c", "import sys; print(sys.prefix)"],
-                              capture_output=True, text=True, timeout=START_TIMEOUT,
-                              check=False, stdin=subprocess.DEVNULL)
+        done = bounded([python, "-c", "import sys; print(sys.prefix)"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=_start_timeout(), stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise  # named by the caller: a kernel that cannot start in time is not "another"
     except (OSError, subprocess.SubprocessError):

@@ -207,6 +207,8 @@ def _draw_flat(check: Recorder, keras: Any, out: Path,
             keras.utils.plot_model(model, to_file=str(path), show_shapes=True,
                                    show_layer_names=True)
         except Exception as exc:  # plot_model raises ImportError/OSError/pydot errors
+            if deadline.expired:  # dot hung and was ended: the caller names that cause
+                break
             message = _first_line(exc)
             if not path.is_file() or path.stat().st_size == 0:
                 check.problem(f"plot_model to {path} failed: {message}", install_fix())

@@ -49,6 +49,7 @@ from setup.installer.bundle.manifest import (
 )
 from setup.installer.bundle.select import BundleTarget, select_wheels
 from setup.installer.bundle.uvwheel import uv_wheel
+from setup.installer.deadline import Stalled, bounded
 
 __all__ = ["BundleRequest", "BundleResult", "default_cache", "default_data", "make_bundle"]
 
@@ -112,7 +113,11 @@ def _ours_by_name(rel: str) -> bool:
 
 def _foreign_files(directory: Path) -> list[str]:
     """Files in ``directory`` this builder did not make (empty when it may build there)."""
-    present = [rel for rel in list_files(directory) if rel != BUILDING_MARKER]
+    files = list_files(directory)
+    present = [rel for rel in files if rel != BUILDING_MARKER]
+    odd = [rel for rel in present if files[rel].is_symlink() or not files[rel].is_file()]
+    if odd:  # a link (even at one of our names) or a device: never written through
+        return odd
     if (directory / MANIFEST).is_file() and not (directory / BUILDING_MARKER).exists():
         try:
             listed = set(read_manifest(directory).files)
@@ -153,7 +158,13 @@ def _check_archive_dest(dest: Path, directory: Path) -> None:
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    cmd = ["git", "-C", str(repo), *args]
+    try:  # a local repository answers in seconds; a hung mount never does
+        return bounded(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise Stalled(cmd, seconds=300, step=f"reading the toolkit from {repo}",
+                      idle=False) from None
 
 
 def _copy_tree(src: Path, dest: Path) -> None:
