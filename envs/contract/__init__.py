@@ -30,6 +30,8 @@ Modules (one responsibility each):
   where it reads ``keras.json``, its defaults, and backup-then-atomic rewrite.
 - :mod:`envs.contract.flags`: the ``KERASUP_*`` environment variables, parsed one way.
 - :mod:`envs.contract.nvidia`: the ``nvidia-smi`` driver probe (where it lives on WSL too).
+- :mod:`envs.contract.procs`: children with a deadline; a deadline or an interrupt ends the
+  child's whole process group (setup and verify alike).
 - :mod:`envs.contract.errors`: the one error base (message + fix) and the exit codes.
 - :mod:`envs.contract.piplock`: the one reader of the hashed ``requirements.txt`` (entries
   with their source lines, ``without`` for an in-place install) and the one PEP 503
