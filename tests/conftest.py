@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,8 +180,67 @@ def cpu_env() -> LockedEnv:
 
 
 @pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1 and index.example signed by it
+    (tests/localtls.py): the local HTTPS indexes, mirrors and proxies of the network tests."""
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command")
+    from tests.localtls import make_ca
+
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
 def mnist_t10k() -> Path:
     """The real MNIST test set (IDX files) from ../shared, or skip where it is absent."""
     if not (MNIST_T10K / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST digits not found at {MNIST_T10K}")
     return MNIST_T10K
+
+
+# Output targets (envs.contract.fileio's rule), shared by the tests of every tool that writes
+# files a user names: verify, the fleet report, the examples.
+@dataclass(frozen=True)
+class PlantedLink:
+    """A symbolic link planted where a tool will write, pointing at a file of the user's."""
+
+    link: Path
+    victim: Path
+
+    def untouched(self) -> bool:
+        return self.link.is_symlink() and self.victim.read_text() == "precious"
+
+
+@pytest.fixture
+def plant_link(tmp_path: Path) -> Callable[[Path], PlantedLink]:
+    """``plant_link(path)``: a link at ``path`` to a new file ``victim`` beside it ("precious")."""
+    def plant(at: Path) -> PlantedLink:
+        victim = at.with_name(f"{at.name}.victim")
+        victim.write_text("precious")
+        at.symlink_to(victim)
+        return PlantedLink(at, victim)
+    return plant
+
+
+class FifoReader:
+    """A FIFO at ``path`` with a thread reading it to the end (started at once)."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path, self._got = path, []
+        self._thread = threading.Thread(target=lambda: self._got.append(path.read_bytes()),
+                                        daemon=True)
+        self._thread.start()
+
+    def result(self, timeout: float = 30) -> bytes | None:
+        """What was written (None if the writer never closed it), once the FIFO is still one."""
+        self._thread.join(timeout)
+        assert self.path.is_fifo(), f"{self.path} is no longer a FIFO"
+        return self._got[0] if self._got else None
+
+
+@pytest.fixture
+def fifo_reader() -> Callable[[Path], FifoReader]:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("POSIX FIFOs")
+    return FifoReader
