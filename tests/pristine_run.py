@@ -15,15 +15,19 @@ Per release:
    account: ``python3 -m venv v && v/bin/pip install tensorflow`` (which verifies nothing).
 
 The root filesystem is cached as ``.nox/pristine/debian-<release>.tar`` (or under
-KERASUP_PRISTINE_CACHE; the first run is cold: debootstrap); each run unpacks a fresh copy
-on a tmpfs and drops it. The mirror is the machine's own (its apt sources). Needs root,
-debootstrap, unshare and the network the install needs. Prints one JSON object (timings in
+KERASUP_PRISTINE_CACHE; the first run is cold: debootstrap, under a lock so that concurrent
+runs build it once). Each run unpacks a fresh copy on a tmpfs of its own
+(``run-<release>-<pid>``: two runs sharing a cache, such as CI and ``nox -s bench``, never
+unmount each other's) and drops it. The mirror is the machine's own (its apt sources). Needs
+root, debootstrap, unshare and the network the install needs. Prints one JSON object (timings in
 seconds) and exits 1 when a step failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -56,12 +60,26 @@ def apt_mirror() -> str:
     raise SystemExit("pristine: no Debian mirror in /etc/apt/sources* (fix: add one)")
 
 
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive flock on ``path`` for the block (waits for another run holding it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def cached_rootfs(release: str, timings: dict[str, float]) -> Path:
-    """.nox/pristine/debian-<release>.tar, made by debootstrap when missing (timed)."""
+    """.nox/pristine/debian-<release>.tar, made by debootstrap when missing (timed), by one
+    run at a time."""
     tar = CACHE / f"debian-{release}.tar"
-    if tar.is_file():
-        return tar
-    CACHE.mkdir(parents=True, exist_ok=True)
+    with _locked(CACHE / f"debian-{release}.lock"):
+        if not tar.is_file():
+            _debootstrap(release, tar, timings)
+    return tar
+
+
+def _debootstrap(release: str, tar: Path, timings: dict[str, float]) -> None:
     build = CACHE / f"build-{release}"
     if build.exists():
         shutil.rmtree(build)
@@ -75,7 +93,6 @@ def cached_rootfs(release: str, timings: dict[str, float]) -> Path:
                    check=True)
     part.replace(tar)
     shutil.rmtree(build)
-    return tar
 
 
 def unpack(tar: Path, root: Path) -> None:
@@ -143,6 +160,16 @@ def failure_path(root: Path, out: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
+def _graphviz_seen(root: Path) -> dict[str, Any]:
+    """After the root command: dot as the new account's login shell finds it (what setup will
+    see), dpkg's record of graphviz, and which filesystem the root is (a root replaced under
+    this run would show here)."""
+    dot = in_root(root, "command -v dot", user=USER)
+    dpkg = in_root(root, "dpkg-query", "-W", "-f", "${Status} ${Version}", "graphviz")
+    return {"dot": dot.stdout.strip() or None, "dpkg": (dpkg.stdout or dpkg.stderr).strip(),
+            "root_dev": root.stat().st_dev}
+
+
 def readme(root: Path, out: dict[str, Any]) -> None:
     """The README's commands, verbatim, as the new account; verify must be green."""
     steps = [("setup", "cd kerasup && ./setup/ubuntu.sh"),
@@ -177,7 +204,7 @@ def run_release(release: str, bench: bool) -> dict[str, Any]:
                            .is_file()}
     started = time.monotonic()
     tar = cached_rootfs(release, timings)
-    root = CACHE / f"run-{release}"
+    root = CACHE / f"run-{release}-{os.getpid()}"
     try:
         unpack(tar, root)
         prepare(root)
@@ -185,10 +212,9 @@ def run_release(release: str, bench: bool) -> dict[str, Any]:
         command = failure_path(root, out)
         if command:
             done = in_root(root, "sh", "-c", command)  # the printed command, verbatim
-            dot = in_root(root, "sh", "-c", "command -v dot")
             out["root_command"] = {"command": command, "exit": done.returncode,
-                                   "dot": dot.stdout.strip() or None}
-            if done.returncode or not dot.stdout.strip():
+                                   **_graphviz_seen(root)}
+            if done.returncode or not out["root_command"]["dot"]:
                 out["root_command"]["tail"] = (done.stdout + done.stderr)[-3000:]
             readme(root, out)
         if bench:

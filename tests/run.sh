@@ -15,8 +15,9 @@ Installs the pinned test tooling (tests/tools-requirements.txt, hashes required)
   nox -s tests                 pytest on every supported Python, in parallel (pytest-xdist):
                                tests-<default Python> runs every test, the slow ones too,
                                in the CPU environment setup/bootstrap.py builds once;
-                               the other tests-X.Y run the fast tests and the one test
-                               that installs the lock for that Python (marker lockinstall)
+                               the other tests-X.Y run the fast tests that can differ
+                               between Pythons and the one test that installs the lock
+                               for that Python (marker lockinstall); noxfile.py says which
 
 Arguments after -- are nox arguments that replace `-s tests` in the third stage (lint and
 the lock check still run); pytest arguments go after a second --, e.g.

@@ -12,6 +12,7 @@ import pytest
 
 from setup.installer.bundle.build import BundleRequest, BundleResult, make_bundle
 from setup.installer.bundle.select import BundleTarget
+from tests.conftest import build_once
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST = REPO.parent / "shared" / "data" / "mnist-t10k"
@@ -54,13 +55,16 @@ def replace_file(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+# Built once per test run and shared by the workers (tests/conftest.py build_once): four
+# modules use the linux bundle, and pytest-xdist may run them on different workers.
 @pytest.fixture(scope="session")
 def linux_bundle(tmp_path_factory: pytest.TempPathFactory) -> BundleResult:
-    out = tmp_path_factory.mktemp("bundles") / "kerasup-cpu-linux-64.tar.gz"
-    return make_bundle(BundleRequest(out=out, targets=(LINUX,), data=MNIST, cache=WHEEL_CACHE))
+    return build_once(tmp_path_factory, "linux-bundle", lambda d: make_bundle(BundleRequest(
+        out=d / "kerasup-cpu-linux-64.tar.gz", targets=(LINUX,), data=MNIST,
+        cache=WHEEL_CACHE)))
 
 
 @pytest.fixture(scope="session")
 def win_bundle(tmp_path_factory: pytest.TempPathFactory) -> BundleResult:
-    out = tmp_path_factory.mktemp("bundles") / "kerasup-cpu-win-64"
-    return make_bundle(BundleRequest(out=out, targets=(WIN,), cache=WHEEL_CACHE))
+    return build_once(tmp_path_factory, "win-bundle", lambda d: make_bundle(BundleRequest(
+        out=d / "kerasup-cpu-win-64", targets=(WIN,), cache=WHEEL_CACHE)))

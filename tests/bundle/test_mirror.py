@@ -5,10 +5,8 @@ netcheck's one-line TLS remedy; a wheel the mirror alters is refused by the lock
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,45 +20,13 @@ from setup.installer.bundle.fetch import fetch_wheel
 from setup.installer.bundle.select import select_wheels
 from setup.installer.bundle.source import BundleSource, unpack_uv
 from setup.installer.netcheck import index_args, net_settings, probe_index, ssl_env
+from tests.localtls import serving
 
 from .conftest import LINUX, REPO, python_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]  # the linux bundle fixture downloads once
 SERVER = Path(__file__).with_name("tls_index.py")
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def test_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A throw-away CA and a server certificate for 127.0.0.1 signed by it."""
-    if not shutil.which("openssl"):
-        pytest.skip("needs the openssl command")
-    d = tmp_path_factory.mktemp("ca")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "ca.key"),
-             "-out", str(d / "ca.pem"), "-days", "2", "-subj", "/CN=kerasup test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "srv.key"),
-             "-out", str(d / "srv.csr"), "-subj", "/CN=127.0.0.1")
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                               "extendedKeyUsage=serverAuth\n")
-    _openssl("x509", "-req", "-in", str(d / "srv.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
-             str(d / "ca.key"), "-CAcreateserial", "-out", str(d / "srv.pem"), "-days", "2",
-             "-extfile", str(d / "ext.cnf"))
-    return {"ca": d / "ca.pem", "cert": d / "srv.pem", "key": d / "srv.key"}
-
-
-def _serve(packages: Path, tls: dict[str, Path]) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(packages), str(tls["cert"]),
-                             str(tls["key"])], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    port = proc.stdout.readline().strip()
-    assert port.isdigit(), "pypiserver did not start"
-    return proc, f"https://127.0.0.1:{port}/simple"
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +36,8 @@ def mirror(linux_bundle, test_ca, tmp_path_factory) -> Iterator[str]:
     for sub in ("wheels", "uv"):
         for wheel in (linux_bundle.directory / sub).iterdir():
             os.link(wheel, packages / wheel.name)
-    proc, url = _serve(packages, test_ca)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(SERVER, str(packages), str(test_ca["cert"]), str(test_ca["key"])) as port:
+        yield f"https://127.0.0.1:{port}/simple"
 
 
 def _env(tmp: Path, ca: Path | str | None) -> dict[str, str]:
@@ -189,10 +153,8 @@ def altering_mirror(linux_bundle, test_ca, tmp_path) -> Iterator[tuple[str, str]
             if info.filename == "six.py":
                 data += b"\nimport os  # injected by the mirror\n"
             dst.writestr(info, data)
-    proc, url = _serve(packages, test_ca)
-    yield url, six.name
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving(SERVER, str(packages), str(test_ca["cert"]), str(test_ca["key"])) as port:
+        yield f"https://127.0.0.1:{port}/simple", six.name
 
 
 def test_altered_wheel_is_refused_by_the_lock_hash(altering_mirror, test_ca, uv, tmp_path):

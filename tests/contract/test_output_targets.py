@@ -9,7 +9,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -30,31 +29,24 @@ def test_a_regular_file_is_replaced_atomically_and_keeps_its_mode(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.xml", "report.json"]
 
 
-def test_a_fifo_is_written_to_and_stays_a_fifo(tmp_path: Path) -> None:
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
-    reader.start()
-    fileio.write_outputs({fifo: "through the pipe"})
-    reader.join(10)
-    assert got == [b"through the pipe"] and stat.S_ISFIFO(fifo.lstat().st_mode)
+def test_a_fifo_is_written_to_and_stays_a_fifo(tmp_path: Path, fifo_reader) -> None:
+    reader = fifo_reader(tmp_path / "pipe")
+    fileio.write_outputs({reader.path: "through the pipe"})
+    assert reader.result(10) == b"through the pipe"
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
 
-def test_a_planted_link_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
-    victim = tmp_path / "victim"
-    victim.write_text("precious")
-    link = tmp_path / "report.json"
-    link.symlink_to(victim)
+def test_a_planted_link_is_refused_and_its_target_untouched(tmp_path: Path, plant_link) -> None:
+    planted = plant_link(tmp_path / "report.json")
     other = tmp_path / "junit.xml"
     other.write_text("old junit")
     with pytest.raises(fileio.UnsafeTarget) as refused:
-        fileio.write_outputs({other: "new junit", link: "report"})
-    assert "symbolic link" in refused.value.strerror and str(victim) in refused.value.strerror
-    assert victim.read_text() == "precious" and link.is_symlink()
+        fileio.write_outputs({other: "new junit", planted.link: "report"})
+    assert "symbolic link" in refused.value.strerror
+    assert str(planted.victim) in refused.value.strerror and planted.untouched()
     assert other.read_text() == "old junit"  # all or none
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.json", "victim"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "report.json",
+                                                          "report.json.victim"]
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:

@@ -18,18 +18,16 @@ def _run(out: Path | str) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-def test_a_planted_link_in_out_is_refused(tmp_path: Path) -> None:
-    victim = tmp_path / "victim"
-    victim.write_text("precious")
+def test_a_planted_link_in_out_is_refused(tmp_path: Path, plant_link) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "model.png").symlink_to(victim)
+    planted = plant_link(out / "model.png")
     done = _run(out)
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "model.png is a symbolic link" in lines[0], done.stderr
-    assert victim.read_text() == "precious" and sorted(p.name for p in out.iterdir()) == \
-        ["model.png"]
+    assert planted.untouched() and sorted(p.name for p in out.iterdir()) == \
+        ["model.png", "model.png.victim"]
 
 
 @pytest.mark.skipif(not Path("/dev/null").is_char_device(), reason="POSIX /dev/null")
@@ -40,15 +38,14 @@ def test_a_device_is_not_a_folder() -> None:
 
 
 @pytest.mark.slow
-def test_the_notebook_runner_refuses_a_planted_link(cpu_env, tmp_path: Path) -> None:
+def test_the_notebook_runner_refuses_a_planted_link(cpu_env, tmp_path: Path,
+                                                    plant_link) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    victim = tmp_path / "victim"
-    victim.write_text("precious")
-    (out / "mnist_dense.executed.ipynb").symlink_to(victim)
+    planted = plant_link(out / "mnist_dense.executed.ipynb")
     done = subprocess.run([str(cpu_env.python), str(REPO / "examples" / "run_notebook.py"),
                            "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "executed.ipynb is a symbolic link" in done.stderr and "Traceback" not in done.stderr
-    assert victim.read_text() == "precious"
+    assert planted.untouched()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from envs.contract.facts import DEFAULT_PYTHON, PYTHONS
+from tests.conftest import COLLECTED_MARKERS
 
 REPO = Path(__file__).resolve().parents[2]
 NOXFILE = REPO / "noxfile.py"
@@ -71,6 +72,21 @@ print("MARKERS " + json.dumps(Markers.found))
 """
 
 
+def _every_tests_markers(config: pytest.Config) -> dict[str, list[str]]:
+    """Each test's marker names: this run's own collection when it is the whole suite (as in
+    `nox -s tests`; tests/conftest.py records it before -m or -k deselect), else a child
+    pytest's."""
+    whole = [Path(a).resolve() for a in config.args] == [REPO / "tests"]
+    collected = config.stash.get(COLLECTED_MARKERS, {})
+    if whole and collected:
+        return collected
+    proc = subprocess.run([sys.executable, "-c", COLLECT], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTEST_ADDOPTS": ""})
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("MARKERS ")), None)
+    assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(line.removeprefix("MARKERS "))
+
+
 def selects(expression: str, markers: list[str]) -> bool:
     """Whether `-m expression` selects a test with these markers (and/or/not over names)."""
     return eval(expression, {"__builtins__": {}}, defaultdict(bool, dict.fromkeys(markers, True)))
@@ -78,27 +94,26 @@ def selects(expression: str, markers: list[str]) -> bool:
 
 @pytest.mark.skipif(sysconfig.get_python_version() != DEFAULT_PYTHON,
                     reason="which tests each session runs does not depend on the Python")
-def test_sessions_split_the_suite_by_python():
-    """The default Python runs every test; the others the fast ones and the lockinstall proof;
-    neither runs a live_index test (those depend on what the registry serves today)."""
+def test_sessions_split_the_suite_by_python(request: pytest.FixtureRequest) -> None:
+    """The default Python runs every test; the others the fast ones that can differ between
+    Pythons, and the lockinstall proof; neither runs a live_index test (those depend on what
+    the registry serves today)."""
     constants = {t.id: node.value for node in ast.parse(NOXFILE.read_text()).body
                  if isinstance(node, ast.Assign) for t in node.targets
                  if isinstance(t, ast.Name)}
     default = ast.literal_eval(constants["MARKERS_DEFAULT"])
     other = ast.literal_eval(constants["MARKERS_OTHER"])
-    proc = subprocess.run([sys.executable, "-c", COLLECT], cwd=REPO, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PYTEST_ADDOPTS": ""})
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("MARKERS ")), None)
-    assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    tests = json.loads(line.removeprefix("MARKERS "))
+    tests = _every_tests_markers(request.config)
     assert len(tests) > 100
     for nodeid, markers in tests.items():
         excluded = "gpu" in markers or "live_index" in markers
         assert selects(default, markers) == (not excluded), nodeid  # the default: all else
-        slow_only = "slow" in markers and "lockinstall" not in markers
-        assert selects(other, markers) == (not excluded and not slow_only), nodeid
+        default_only = (("slow" in markers and "lockinstall" not in markers)
+                        or "one_python" in markers)
+        assert selects(other, markers) == (not excluded and not default_only), nodeid
     assert any("live_index" in markers for markers in tests.values())
     assert any("lockinstall" in markers for markers in tests.values())
+    assert any("one_python" in markers for markers in tests.values())
 
 
 def load_noxfile():

@@ -24,6 +24,7 @@ from setup_helpers import REPO, Ran, clean_env, run_cmd, toy_repo
 
 from envs.contract.errors import ExitCode
 from setup.installer import netcheck
+from tests.localtls import serving
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]  # installs end to end; six from PyPI once
 
@@ -45,43 +46,9 @@ def _root_and_unshare() -> bool:
                           check=False).returncode == 0
 
 
-@contextlib.contextmanager
-def serve(*args: str) -> Iterator[int]:
+def serve(*args: str) -> contextlib.AbstractContextManager[int]:
     """One netfaults.py server; its port."""
-    proc = subprocess.Popen([sys.executable, str(FAULTS), *args], stdout=subprocess.PIPE,
-                            text=True)
-    assert proc.stdout is not None
-    port = proc.stdout.readline().strip()
-    try:
-        assert port.isdigit(), f"netfaults {args[0]} did not start"
-        yield int(port)
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A throw-away CA; a server certificate for 127.0.0.1 and index.example signed by it."""
-    if not shutil.which("openssl"):
-        pytest.skip("needs the openssl command")
-    d = tmp_path_factory.mktemp("ca")
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "ca.key"),
-             "-out", str(d / "ca.pem"), "-days", "2", "-subj", "/CN=kerasup netcheck CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "srv.key"),
-             "-out", str(d / "srv.csr"), "-subj", "/CN=127.0.0.1")
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:index.example\n"
-                               "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    _openssl("x509", "-req", "-in", str(d / "srv.csr"), "-CA", str(d / "ca.pem"), "-CAkey",
-             str(d / "ca.key"), "-CAcreateserial", "-out", str(d / "srv.pem"), "-days", "2",
-             "-extfile", str(d / "ext.cnf"))
-    return {"ca": d / "ca.pem", "cert": d / "srv.pem", "key": d / "srv.key"}
+    return serving(FAULTS, *args)
 
 
 def _six_wheel() -> bytes:
@@ -159,31 +126,31 @@ def assert_agree(check: Ran, install: Ran, *, ok: bool, cause: str = "") -> None
         assert "no network" not in errors[0]
 
 
-def test_private_ca_index(repo, index_root, tls, setup_tools, tmp_path):
-    with serve("index", str(index_root), str(tls["cert"]), str(tls["key"])) as port:
+def test_private_ca_index(repo, index_root, test_ca, setup_tools, tmp_path):
+    with serve("index", str(index_root), str(test_ca["cert"]), str(test_ca["key"])) as port:
         url = f"https://127.0.0.1:{port}/simple"
         env = new_user_env(tmp_path, KERASUP_INDEX_URL=url)
         assert_agree(*check_then_install(repo, tmp_path, env), ok=False,
                      cause=f"certificate 127.0.0.1:{port} presented is signed by a CA this "
                            "machine does not trust (unknown issuer")
-        env["SSL_CERT_FILE"] = str(tls["ca"])
+        env["SSL_CERT_FILE"] = str(test_ca["ca"])
         assert_agree(*check_then_install(repo, tmp_path, env), ok=True)
     assert (tmp_path / "env" / "lib").is_dir()
 
 
 @pytest.mark.skipif(not _root_and_unshare(), reason="needs root and unshare -m")
-def test_intercepting_proxy_whose_ca_is_only_in_the_system_store(repo, index_root, tls,
+def test_intercepting_proxy_whose_ca_is_only_in_the_system_store(repo, index_root, test_ca,
                                                                  setup_tools, tmp_path):
     """The corporate condition: HTTPS goes through a proxy that re-signs it; its CA is a file
     in /etc/ssl/certs (hashed, as update-ca-certificates leaves it), in no variable."""
     store = tmp_path / "certs"
     shutil.copytree("/etc/ssl/certs", store, symlinks=True)
-    shutil.copy(tls["ca"], store / "kerasup-test-proxy-ca.pem")
+    shutil.copy(test_ca["ca"], store / "kerasup-test-proxy-ca.pem")
     subprocess.run(["openssl", "rehash", str(store)], check=True, capture_output=True)
     script = ('mount --bind "$1" /etc/ssl/certs && shift && exec "$@"')
     wrap = ("unshare", "-m", "sh", "-c", script, "sh", str(store))
     with serve("index", str(index_root)) as upstream, \
-            serve("intercept", str(tls["cert"]), str(tls["key"]), str(upstream)) as proxy:
+            serve("intercept", str(test_ca["cert"]), str(test_ca["key"]), str(upstream)) as proxy:
         env = new_user_env(tmp_path, KERASUP_INDEX_URL="https://index.example/simple",
                            HTTPS_PROXY=f"http://127.0.0.1:{proxy}")
         assert_agree(*check_then_install(repo, tmp_path, env), ok=False,
@@ -219,13 +186,13 @@ def test_index_that_accepts_and_never_answers(repo, setup_tools, tmp_path):
     ("https://localhost:{port}/simple", "the certificate of localhost:{port} is for another"),
     ("https://127.0.0.1:{auth}/simple", "refused access (HTTP 401/403"),
 ])
-def test_check_names_each_cause(where, cause, repo, index_root, tls, setup_tools, tmp_path):
+def test_check_names_each_cause(where, cause, repo, index_root, test_ca, setup_tools, tmp_path):
     closed = socket_port()
-    with serve("index", str(index_root), str(tls["cert"]), str(tls["key"])) as port, \
-            serve("status", "401", str(tls["cert"]), str(tls["key"])) as auth:
+    with serve("index", str(index_root), str(test_ca["cert"]), str(test_ca["key"])) as port, \
+            serve("status", "401", str(test_ca["cert"]), str(test_ca["key"])) as auth:
         fill = {"closed": closed, "port": port, "auth": auth}
         env = new_user_env(tmp_path, KERASUP_INDEX_URL=where.format(**fill),
-                           SSL_CERT_FILE=str(tls["ca"]))
+                           SSL_CERT_FILE=str(test_ca["ca"]))
         ran = run_cmd(setup_cmd(repo, tmp_path, "--check"), env, timeout=120)
     assert ran.returncode == ExitCode.CANNOT_PROCEED
     assert len(ran.error_lines) == 1 and cause.format(**fill) in ran.stderr, ran.stderr
@@ -253,15 +220,15 @@ def other_account() -> Iterator[str]:
     subprocess.run(["userdel", SPY], capture_output=True, check=False)
 
 
-def test_index_credentials_never_reach_the_process_list(repo, index_root, tls, setup_tools,
+def test_index_credentials_never_reach_the_process_list(repo, index_root, test_ca, setup_tools,
                                                         other_account, tmp_path):
     """ubuntu.sh --index-url https://USER:TOKEN@host/simple: while setup installs, another
     account's `ps -eo args` never shows the token; no output or log shows it either."""
     token = "tok3n-s3cret-2f9d"
-    with serve("index", str(index_root), str(tls["cert"]), str(tls["key"]),
+    with serve("index", str(index_root), str(test_ca["cert"]), str(test_ca["key"]),
                f"kerasup:{token}", "0.3") as port:
         url = f"https://kerasup:{token}@127.0.0.1:{port}/simple"
-        env = new_user_env(tmp_path, SSL_CERT_FILE=str(tls["ca"]))
+        env = new_user_env(tmp_path, SSL_CERT_FILE=str(test_ca["ca"]))
         cmd = ["bash", str(repo / "setup" / "ubuntu.sh"), "--no-verify", "--no-kernel",
                "--prefix", str(tmp_path / "env"), "--index-url", url]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -281,14 +248,14 @@ def test_index_credentials_never_reach_the_process_list(repo, index_root, tls, s
         assert token not in log.read_text(encoding="utf-8", errors="replace")
 
 
-def test_credentials_in_the_url_for_check_and_a_plain_http_warning(repo, index_root, tls,
+def test_credentials_in_the_url_for_check_and_a_plain_http_warning(repo, index_root, test_ca,
                                                                    setup_tools, tmp_path):
     """--check reads credentials from the URL as uv does (401 without them); over http://
     one warning line says that they travel unencrypted."""
-    with serve("index", str(index_root), str(tls["cert"]), str(tls["key"]),
+    with serve("index", str(index_root), str(test_ca["cert"]), str(test_ca["key"]),
                "kerasup:s3cretpw") as port:
         base = f"127.0.0.1:{port}/simple"
-        env = new_user_env(tmp_path, SSL_CERT_FILE=str(tls["ca"]))
+        env = new_user_env(tmp_path, SSL_CERT_FILE=str(test_ca["ca"]))
         good = run_cmd(setup_cmd(repo, tmp_path, "--check", "--index-url",
                                  f"https://kerasup:s3cretpw@{base}"), env)
         bad = run_cmd(setup_cmd(repo, tmp_path, "--check", "--index-url", f"https://{base}"),
@@ -316,7 +283,7 @@ def test_a_proxy_password_with_at_signs_is_masked_whole(repo, setup_tools, tmp_p
     assert f"the proxy 127.0.0.1:{port} refused the connection" in ran.stderr, ran.stderr
 
 
-def test_the_bundle_builder_takes_credentials_in_the_url(index_root, tls, tmp_path):
+def test_the_bundle_builder_takes_credentials_in_the_url(index_root, test_ca, tmp_path):
     """The bundle builder's downloads read USER:TOKEN@ as uv does (Basic auth, also for the
     index's file links), and never show the token."""
     from envs.contract.errors import CannotProceed
@@ -325,8 +292,8 @@ def test_the_bundle_builder_takes_credentials_in_the_url(index_root, tls, tmp_pa
 
     six = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml").packages for w in p.wheels
                if w.filename.startswith("six-"))
-    env = {**new_user_env(tmp_path), "SSL_CERT_FILE": str(tls["ca"])}
-    with serve("index", str(index_root), str(tls["cert"]), str(tls["key"]),
+    env = {**new_user_env(tmp_path), "SSL_CERT_FILE": str(test_ca["ca"])}
+    with serve("index", str(index_root), str(test_ca["cert"]), str(test_ca["key"]),
                "kerasup:s3cretpw") as port:
         good = f"https://kerasup:s3cretpw@127.0.0.1:{port}/simple"
         assert fetch_wheel(six, tmp_path / "cache", env, good).is_file()

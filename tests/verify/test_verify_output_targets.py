@@ -50,18 +50,15 @@ def test_root_reports_to_dev_null_and_stdout(cpu_env, verify_home, tmp_path: Pat
 
 @pytest.mark.parametrize("flag", ["--json", "--junit"])
 def test_a_planted_link_is_refused_before_any_check(cpu_env, verify_home, tmp_path: Path,
-                                                    flag: str) -> None:
-    victim = tmp_path / "victim.txt"
-    victim.write_text("precious")
-    link = tmp_path / "report"
-    link.symlink_to(victim)
-    done = subprocess.run([str(cpu_env.python), "-m", "verify", flag, str(link)],
+                                                    flag: str, plant_link) -> None:
+    planted = plant_link(tmp_path / "report")
+    done = subprocess.run([str(cpu_env.python), "-m", "verify", flag, str(planted.link)],
                           env={**os.environ, **verify_home}, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == ExitCode.USAGE and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "symbolic link" in lines[0] and flag in lines[0], done.stderr
-    assert victim.read_text() == "precious" and link.is_symlink()
+    assert planted.untouched()
 
 
 def test_out_folder_with_a_link_or_fifo_at_a_drawing_name_is_refused(
