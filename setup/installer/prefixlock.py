@@ -3,6 +3,9 @@
 
 POSIX uses ``fcntl.flock`` (released by the kernel when the process dies, so a crashed
 setup never leaves a stale lock); Windows uses ``msvcrt.locking`` on the file's first byte.
+
+The lock file is the owner's alone (0600): on a shared prefix (a lab's /opt/kerasup) another
+account that could open it could also hold the lock and block root's setup indefinitely.
 """
 
 from __future__ import annotations
@@ -41,13 +44,23 @@ def _holder(path: Path) -> str:
     return "another process"
 
 
+def _owner_only(fd: int) -> None:
+    """Close a lock file made before it was 0600 to other accounts (from their next open on)."""
+    if os.name == "nt":
+        return
+    info = os.fstat(fd)
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        os.fchmod(fd, 0o600)
+
+
 @contextlib.contextmanager
 def hold(prefix: Path) -> Iterator[Path]:
     """Hold the prefix's setup lock for the ``with`` block; CannotProceed if it is taken."""
     path = Layout(prefix).setup_lock
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
+        _owner_only(fd)
         if not _try_lock(fd):
             raise CannotProceed(f"another kerasup setup ({_holder(path)}) is working on {prefix}",
                                 fix="wait for it to finish (or stop it), then run setup again")
