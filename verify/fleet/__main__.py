@@ -26,8 +26,9 @@ PROG = "python -m verify.fleet"
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="One readiness report for a lab, from "
                                 "the verify JSON reports of each machine (<host>.json) and "
-                                "the setup failures the role recorded (<host>.setup-error.txt), with each host's own name "
-                                "as the play read it (<host>.play.txt).")
+                                "the setup failures the role recorded (<host>.setup-error.txt), "
+                                "with each host's own name as the play read it "
+                                "(<host>.play.txt).")
     p.add_argument("reports_dir", type=Path, help="folder of <inventory_hostname>.json reports")
     p.add_argument("--inventory", type=Path, help="Ansible inventory (read with Ansible, "
                    "which must be installed): hosts listed there without a report are "
