@@ -181,7 +181,8 @@ time.sleep(120)
 def test_a_student_cannot_hold_the_setup_lock(student: str, open_dir: Path) -> None:
     """A student locks every file and folder of the prefix they can open, and keeps them:
     root's setup still gets the prefix's lock (0600, root's alone), also one an older
-    setup left readable by everyone."""
+    setup left readable by everyone; uv's own lock on the environment, which uv makes 0666
+    (and then waits on for as long as anyone holds it), is root's alone too."""
     from envs.contract.layout import Layout
     from setup.installer import prefixlock
 
@@ -192,9 +193,12 @@ def test_a_student_cannot_hold_the_setup_lock(student: str, open_dir: Path) -> N
     layout.marker.write_text("x")
     layout.setup_lock.write_text("1\n")
     layout.setup_lock.chmod(0o644)  # as setup made it before
+    layout.uv_lock.touch()
+    layout.uv_lock.chmod(0o666)  # as uv makes it when it first syncs the environment
     with prefixlock.hold(prefix):
         pass
     assert layout.setup_lock.stat().st_mode & 0o777 == 0o600
+    assert layout.uv_lock.stat().st_mode & 0o777 == 0o600
     holder = subprocess.Popen(["runuser", "-u", student, "--", "/usr/bin/python3", "-c",
                                _HOLD_ALL, str(prefix)], stdout=subprocess.PIPE, text=True)
     try:
@@ -205,6 +209,7 @@ def test_a_student_cannot_hold_the_setup_lock(student: str, open_dir: Path) -> N
                 break
         assert f"held {layout.marker}" in lines and f"held {layout.share}" in lines
         assert f"refused {layout.setup_lock} 13" in lines  # EACCES
+        assert f"refused {layout.uv_lock} 13" in lines
         with prefixlock.hold(prefix) as lock:
             assert lock == layout.setup_lock
     finally:
