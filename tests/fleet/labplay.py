@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,7 +103,13 @@ def break_keras_json(host: LabHost, user: str | None = None) -> None:
 
 def add_student(host: LabHost, name: str) -> None:
     """A student account on that host only (its own /etc and /home)."""
-    done = host.run(f"useradd --create-home --shell /bin/bash {name}")
+    # This machine's /etc shows through: another account being added here at the same
+    # moment holds its passwd lock for a while ("cannot lock"), so try again.
+    for _ in range(30):
+        done = host.run(f"useradd --create-home --shell /bin/bash {name}")
+        if done.returncode == 0 or "cannot lock" not in done.stderr:
+            break
+        time.sleep(1)
     assert done.returncode == 0, done.stderr
     break_keras_json(host, name)
 
