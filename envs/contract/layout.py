@@ -60,6 +60,11 @@ class Layout:
         return self.share / "install.log"
 
     @property
+    def uv_lock(self) -> Path:
+        """uv's own lock on the environment (uv makes it 0666; setup keeps it the owner's)."""
+        return self.prefix / ".lock"
+
+    @property
     def setup_lock(self) -> Path:
         """Held (flock) while a setup works on this prefix, so a second one waits or stops."""
         return self.share / "setup.lock"

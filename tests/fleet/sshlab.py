@@ -1,6 +1,9 @@
-"""A throwaway SSH lab on this machine: Debian's OpenSSH server on loopback addresses, with
-keys generated per run, and the Ansible environment that talks to it without reading
-~/.ansible or ~/.ssh. Used by the fleet tests (and usable by hand: see setup/ansible/README.md).
+"""A throwaway SSH lab on this machine: lab machines that are Debian's OpenSSH server, each on
+its own loopback address and in its own mount and UTS namespaces (its own host name, /etc,
+/usr/local, /root, /home and /opt), with keys generated per run, and the Ansible environment
+that talks to them without reading ~/.ansible or ~/.ssh. Used by the fleet tests (and usable
+by hand: see setup/ansible/README.md). Needs root, unshare and nsenter (util-linux) and
+overlayfs.
 """
 
 from __future__ import annotations
@@ -40,22 +43,21 @@ def _keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-@dataclass
-class SshLab:
-    """One sshd listening on `addresses` at `port`, trusting `client_key`."""
+@dataclass(frozen=True)
+class Keys:
+    """The lab's keys: one host key for every sshd (each address listed in known_hosts) and
+    the client key Ansible logs in with."""
 
     root: Path
-    addresses: tuple[str, ...]
     port: int
     client_key: Path
     known_hosts: Path
-    process: subprocess.Popen[bytes]
 
-    def host_vars(self, address: str, port: int | None = None) -> dict[str, object]:
+    def host_vars(self, address: str) -> dict[str, object]:
         """Ansible connection variables for one inventory host of this lab."""
         return {
             "ansible_host": address,
-            "ansible_port": port or self.port,
+            "ansible_port": self.port,
             "ansible_user": "root",
             "ansible_ssh_private_key_file": str(self.client_key),
             "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts} "
@@ -64,8 +66,44 @@ class SshLab:
             "ansible_python_interpreter": "/usr/bin/python3",
         }
 
+
+def make_keys(root: Path, addresses: Sequence[str]) -> Keys:
+    """Generate the lab's keys under ``root`` and pick one free port for every sshd."""
+    root.mkdir(parents=True, exist_ok=True)
+    host_pub = _keygen(root / "host_key")
+    (root / "authorized_keys").write_text(_keygen(root / "client_key") + "\n")
+    port = free_port()
+    (root / "known_hosts").write_text(
+        "".join(f"[{address}]:{port} {' '.join(host_pub.split()[:2])}\n" for address in addresses))
+    return Keys(root, port, root / "client_key", root / "known_hosts")
+
+
+@dataclass
+class LabHost:
+    """One lab machine: an sshd in its own mount and UTS namespaces, so it has its own host
+    name and its own /etc, /usr/local, /root, /home and /opt (see ``_NAMESPACE``)."""
+
+    name: str  # its own host name (the kernel's node name there)
+    address: str
+    root: Path  # its folders on this machine: <what>/upper (overlays) and home/
+    process: subprocess.Popen[bytes]
+
+    def upper(self, what: str) -> Path:
+        """What this host changed in its /etc, /usr/local or /opt, or its /root (``what``)."""
+        return self.root / what / "upper"
+
+    def run(self, command: str, *, user: str | None = None, stdin: str | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """``sh -c command`` on this host as root, or as ``user`` in a login shell (its
+        profile.d scripts read), as a student would after logging in."""
+        argv = ["sh", "-c", command] if user is None else ["runuser", "-l", user, "-c", command]
+        return subprocess.run(["nsenter", "-t", str(self.process.pid), "-m", "-u", "--", *argv],
+                              input=stdin, text=True, capture_output=True, timeout=timeout,
+                              check=False)
+
     def stop(self) -> None:
-        """End sshd and every session it started (they outlive the listener), and wait."""
+        """End sshd and every session it started (they outlive the listener), and wait: the
+        namespace, and with it every mount, goes with its last process."""
         if self.process.poll() is None:
             for pid in _descendants(self.process.pid):
                 with contextlib.suppress(ProcessLookupError):
@@ -96,9 +134,9 @@ def _descendants(pid: int) -> list[int]:
 
 _CONFIG = """\
 ListenAddress {listen}
-HostKey {host_key}
+HostKey {keys}/host_key
 PidFile {root}/sshd.pid
-AuthorizedKeysFile {root}/authorized_keys
+AuthorizedKeysFile {keys}/authorized_keys
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -110,56 +148,83 @@ MaxSessions 50
 Subsystem sftp {sftp}
 """
 
+# Run by `unshare --mount --uts` (mounts private to the new namespace): the host's name; its
+# own /etc and /usr/local (overlays: this machine's files below, the host's changes in its
+# folder); an empty /root and /home (this machine's root runs pyenv from its ~/.bashrc in
+# every SSH session, which no lab machine does); and /opt: a folder given as $4 (e.g. a small
+# tmpfs), else an overlay whose lower layer is uv's cache ($3) with metacopy, so uv hard-links
+# from the cache into /opt/kerasup as on one disk while the data stays shared (no 1.8 GB copy
+# a host). sshd starts every session with a umask of at least 022; a test sets the admin's
+# own through ansible_python_interpreter.
+_NAMESPACE = r"""set -eu
+host=$1 dir=$2 cache=$3 opt=$4; shift 4
+hostname "$host"
+overlay() {
+    mkdir -p "$dir/$2/upper" "$dir/$2/work"
+    mount -t overlay overlay -o "lowerdir=$1,upperdir=$dir/$2/upper,workdir=$dir/$2/work$3" "$4"
+}
+if [ -n "$opt" ]; then mount --bind "$opt" /opt
+else overlay "$cache" opt ",metacopy=on,redirect_dir=on" /opt; chmod 0755 "$dir/opt/upper"; fi
+overlay /etc etc "" /etc
+overlay /usr/local usr-local "" /usr/local
+mkdir -p "$dir/root/upper"
+chmod 0700 "$dir/root/upper"
+mount --bind "$dir/root/upper" /root
+mkdir -p "$dir/home"
+mount --bind "$dir/home" /home
+exec "$@"
+"""
 
-def _wait_listening(lab: SshLab, deadline_s: float = 15) -> None:
+
+def _wait_listening(host: LabHost, port: int, deadline_s: float = 15) -> None:
     until = time.monotonic() + deadline_s
-    for address in lab.addresses:
-        while True:
-            if lab.process.poll() is not None:
-                raise RuntimeError(f"sshd exited ({lab.process.returncode}); see "
-                                   f"{lab.root / 'sshd.log'}")
-            with contextlib.suppress(OSError), socket.create_connection((address, lab.port), 1):
-                break
-            if time.monotonic() > until:
-                raise RuntimeError(f"sshd did not listen on {address}:{lab.port}")
-            time.sleep(0.1)
+    while True:
+        if host.process.poll() is not None:
+            raise RuntimeError(f"{host.name}'s sshd exited ({host.process.returncode}); see "
+                               f"{host.root / 'sshd.log'}")
+        with contextlib.suppress(OSError), socket.create_connection((host.address, port), 1):
+            return
+        if time.monotonic() > until:
+            raise RuntimeError(f"sshd did not listen on {host.address}:{port}")
+        time.sleep(0.1)
 
 
-def start_sshd(root: Path, addresses: Sequence[str]) -> SshLab:
-    """Start `/usr/sbin/sshd -D -f <config> -p <free port>` on `addresses` (loopback)."""
+def start_host(keys: Keys, root: Path, name: str, address: str, *, cache: Path,
+               opt: Path | None = None) -> LabHost:
+    """Start one lab machine (see ``LabHost``): Debian's sshd on ``address`` at the lab's
+    port, in new mount and UTS namespaces prepared by ``_NAMESPACE``."""
     root.mkdir(parents=True, exist_ok=True)
-    host_pub = _keygen(root / "host_key")
-    client_pub = _keygen(root / "client_key")
-    (root / "authorized_keys").write_text(client_pub + "\n")
-    port = free_port()
-    (root / "known_hosts").write_text(
-        "".join(f"[{address}]:{port} {' '.join(host_pub.split()[:2])}\n" for address in addresses))
     config = root / "sshd_config"
-    config.write_text(_CONFIG.format(listen="\nListenAddress ".join(addresses),
-                                     host_key=root / "host_key", root=root, sftp=SFTP_SERVER))
+    config.write_text(_CONFIG.format(listen=address, keys=keys.root, root=root, sftp=SFTP_SERVER))
     # Debian's sshd wants its privilege-separation directory (normally made by systemd).
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    log = (root / "sshd.log").open("wb")
-    process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config), "-p", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT)
-    lab = SshLab(root, tuple(addresses), port, root / "client_key", root / "known_hosts",
-                 process)
+    with (root / "sshd.log").open("wb") as log:
+        process = subprocess.Popen(
+            ["unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c",
+             _NAMESPACE, "lab-host", name, str(root), str(cache), str(opt or ""),
+             str(SSHD), "-D", "-e", "-f", str(config), "-p", str(keys.port)],
+            stdout=log, stderr=subprocess.STDOUT)
+    host = LabHost(name, address, root, process)
     try:
-        _wait_listening(lab)
+        _wait_listening(host, keys.port)
     except BaseException:
-        lab.stop()
+        host.stop()
         raise
-    return lab
+    return host
 
 
 @contextlib.contextmanager
-def ssh_lab(root: Path, addresses: Sequence[str]) -> Iterator[SshLab]:
-    """`start_sshd`, stopped on the way out whatever happens."""
-    lab = start_sshd(root, addresses)
+def lab_hosts(keys: Keys, specs: Sequence[tuple[str, str, Path, dict[str, object]]],
+              ) -> Iterator[dict[str, LabHost]]:
+    """``start_host`` for each (name, address, folder, options); all stopped on the way out."""
+    started: dict[str, LabHost] = {}
     try:
-        yield lab
+        for name, address, folder, options in specs:
+            started[name] = start_host(keys, folder, name, address, **options)  # type: ignore[arg-type]
+        yield started
     finally:
-        lab.stop()
+        for host in started.values():
+            host.stop()
 
 
 def ansible_env(root: Path, control: Path, forks: int = 10) -> dict[str, str]:
@@ -211,8 +276,9 @@ def run_playbook(inventory: Path, env: dict[str, str], *args: str, log: Path | N
                           env=env, cwd=ANSIBLE_DIR, text=True, capture_output=True,
                           timeout=timeout)
     output = done.stdout + done.stderr
+    seconds = time.monotonic() - started
     if log is not None:
-        log.write_text(output)
+        log.write_text(f"{output}\n(exit status {done.returncode} after {seconds:.0f} s)\n")
     recap = {m.group(1): dict(zip(_RECAP_KEYS, map(int, m.groups()[1:]), strict=True))
              for m in _RECAP.finditer(output)}
-    return PlayRun(done.returncode, output, recap, time.monotonic() - started)
+    return PlayRun(done.returncode, output, recap, seconds)

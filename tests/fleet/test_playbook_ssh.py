@@ -1,23 +1,27 @@
 """The real playbook (setup/ansible/site.yml) over real SSH against a lab of loopback hosts.
 
-One sshd listens on 127.0.0.2-5; 127.0.0.6 has nothing listening. The hosts share this
-machine's filesystem, so each has its own prefix, toolkit folder, Jupyter prefix and HOME.
+Each host is its own sshd in its own mount and UTS namespaces (tests/fleet/sshlab.py): its
+own host name, /etc, /usr/local, /root, /home and /opt, so the role runs with its defaults
+(/opt/kerasup, /usr/local kernels, /etc/profile.d) as on real lab machines.
 
-    lab-ok       healthy: ends ready
-    lab-theano1  installed fine, then a student's keras.json names theano: the re-verify
-    lab-theano2  (--tags verify,report) finds it, and the fleet report groups the two
-    lab-disk     its prefix sits on a full 1 MiB tmpfs: fails with the disk message,
-                 nothing is half-installed
+    lab-ok       healthy: ends ready. The machine calls itself pc01 (an inventory alias), and
+                 its admin's umask is 000
+    lab-theano1  installed fine, then root's keras.json names theano: the re-verify
+    lab-theano2  (--tags verify,report) finds it, and the fleet report groups the two.
+                 On lab-theano1 the admin's umask is 077 and a student (whose own keras.json
+                 names theano too) logs in and uses the environment
+    lab-disk     its /opt is a 64 MiB tmpfs: fails with the disk message, nothing is
+                 half-installed
     lab-down     unreachable
 
 Runs, in order: --check on the new hosts; first run; second run (changed=0); --check after
 breaking keras.json (nothing changes, the would-be repair is reported); --tags verify,report;
-the fleet report.
+the fleet report. The inventory and the reports sit inside setup/ansible/, as the README has
+them, and must not travel.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -30,39 +34,48 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from envs.lock.pip_lock import uv_bin
+from tests.fleet.labplay import (
+    ADDRESSES,
+    HEALTHY,
+    NODES,
+    PREFIX,
+    SECRET,
+    STUDENT,
+    STUDENT_RUNS,
+    THEANO,
+    add_student,
+    folder_in_ansible_dir,
+    play_all,
+    write_inventory,
+)
 from tests.fleet.sshlab import (
     REPO,
     SSHD,
+    LabHost,
     PlayRun,
     ansible_env,
+    lab_hosts,
+    make_keys,
     playbook_bin,
-    run_playbook,
-    ssh_lab,
 )
+from tests.realfs import tmpfs
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.fleet,
     pytest.mark.skipif(not SSHD.exists(), reason="needs Debian's openssh-server (/usr/sbin/sshd)"),
     pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
-                       reason="needs root: sshd root login, tmpfs mounts"),
+                       reason="needs root: sshd root login, namespaces, mounts"),
+    pytest.mark.skipif(not (shutil.which("unshare") and shutil.which("nsenter")),
+                       reason="needs unshare and nsenter (util-linux)"),
     pytest.mark.skipif(playbook_bin() is None, reason="needs ansible-core in this venv"),
 ]
-
-ADDRESSES = {"lab-ok": "127.0.0.2", "lab-theano1": "127.0.0.3", "lab-theano2": "127.0.0.4",
-             "lab-disk": "127.0.0.5"}
-DOWN = ("lab-down", "127.0.0.6")
-THEANO = ("lab-theano1", "lab-theano2")
-HEALTHY = ("lab-ok", *THEANO)
-# verify without the TensorFlow import and the MNIST model (~30 s a host on 2 shared cores).
-VERIFY_ARGS = ["--only", "python_platform", "keras_json", "packages"]
-
 
 @dataclass
 class Lab:
     root: Path
+    hosts: dict[str, LabHost]
     inventory: Path
     reports: Path
     runs: dict[str, PlayRun]
@@ -70,113 +83,41 @@ class Lab:
     fleet: subprocess.CompletedProcess[str]
     first_reports: dict[str, str]  # the reports folder after the first run
     unchanged_by_fresh_check: tuple[dict[str, tuple], dict[str, tuple]]
-
-    def host(self, name: str) -> Path:
-        return self.root / "hosts" / name
-
-    def prefix(self, name: str) -> Path:
-        base = self.host(name) / ("tiny" if name == "lab-disk" else "opt")
-        return base / "kerasup" / "cpu"
-
-
-def _host_vars(root: Path, name: str) -> dict[str, object]:
-    host = root / "hosts" / name
-    (host / "home").mkdir(parents=True, exist_ok=True)
-    (host / "profile.d").mkdir(exist_ok=True)
-    prefix_base = host / ("tiny" if name == "lab-disk" else "opt")
-    return {
-        "kerasup_prefix": str(prefix_base / "kerasup" / "cpu"),
-        "kerasup_toolkit_dir": str(host / "toolkit"),
-        "kerasup_jupyter_prefix": str(host / "jupyter"),
-        # Each host's own /etc/profile.d: these hosts share this machine's /etc.
-        "kerasup_profile_script": str(host / "profile.d" / "kerasup.sh"),
-        "kerasup_environment": {
-            "HOME": str(host / "home"),
-            # This machine's warm uv cache and the pinned uv: installs take seconds.
-            "UV_CACHE_DIR": subprocess.run([uv_bin(), "cache", "dir"], text=True,
-                                           capture_output=True, check=True).stdout.strip(),
-            "KERASUP_UV": uv_bin(),
-        },
-    }
-
-
-def _inventory(root: Path, lab) -> Path:
-    hosts = {name: {**lab.host_vars(address), **_host_vars(root, name)}
-             for name, address in ADDRESSES.items()}
-    hosts[DOWN[0]] = {**lab.host_vars(DOWN[1]), **_host_vars(root, DOWN[0])}
-    common = {"kerasup_become": False, "kerasup_manage_system_packages": False,
-              "kerasup_reports_dir": str(root / "reports"), "kerasup_verify_args": VERIFY_ARGS,
-              # Behind a TLS-inspecting proxy this machine's CA bundle is what uv must trust.
-              "kerasup_ca_file": os.environ.get("SSL_CERT_FILE", "")}
-    path = root / "inventory.yml"
-    path.write_text(yaml.safe_dump({"lab": {"hosts": hosts, "vars": common}}))
-    return path
-
-
-@contextlib.contextmanager
-def _full_tmpfs(path: Path) -> Iterator[None]:
-    path.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], check=True)
-    try:
-        with (path / "fill").open("wb") as fill, contextlib.suppress(OSError):
-            while True:
-                fill.write(b"\0" * 65536)
-                fill.flush()
-        yield
-    finally:
-        subprocess.run(["umount", str(path)], check=False)
-
-
-def _snapshot(*roots: Path) -> dict[str, tuple]:
-    """Every file's size, mtime and mode (links: their target), to prove nothing changed."""
-    seen: dict[str, tuple] = {}
-    for root in roots:
-        for folder, dirs, files in os.walk(root):
-            for name in dirs + files:
-                path = Path(folder, name)
-                st = path.lstat()
-                seen[str(path)] = (str(path.readlink()),) if path.is_symlink() else (
-                    st.st_size, st.st_mtime_ns, st.st_mode)
-    return seen
-
-
-def _break_keras_json(home: Path) -> None:
-    path = home / ".keras" / "keras.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"floatx": "float32", "epsilon": 1e-07, "backend": "theano",
-                                "image_data_format": "channels_last"}))
+    students: dict[str, subprocess.CompletedProcess[str]]  # what the student ran, by command
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("fleet")
     control = Path(tempfile.mkdtemp(prefix="akcp-", dir="/tmp"))
+    cache = Path(subprocess.run([uv_bin(), "cache", "dir"], text=True, capture_output=True,
+                                check=True).stdout.strip())
+    specs = [(name, address, root / "hosts" / name,
+              {"cache": cache, "opt": root / "hosts" / name / "small-opt"
+               if name == "lab-disk" else None})
+             for name, address in ADDRESSES.items()]
+    specs = [(NODES.get(name, name), address, folder, options)
+             for name, address, folder, options in specs]
+    keys = make_keys(root / "keys", list(ADDRESSES.values()))
     try:
-        with _full_tmpfs(root / "hosts" / "lab-disk" / "tiny"), \
-                ssh_lab(root / "sshd", list(ADDRESSES.values())) as sshd:
-            inventory = _inventory(root, sshd)
+        with folder_in_ansible_dir() as folder, \
+                tmpfs(root / "hosts" / "lab-disk" / "small-opt", "size=64m,mode=0755"), \
+                lab_hosts(keys, specs) as nodes:
+            hosts = {name: nodes[NODES.get(name, name)] for name in ADDRESSES}
+            inventory = write_inventory(root, folder, keys)
+            add_student(hosts[STUDENT[0]], STUDENT[1])
             env = ansible_env(root, control, forks=5)
-            fresh = _snapshot(root / "hosts")
-            runs = {"check_fresh": run_playbook(inventory, env, "--check")}
-            fresh_after = _snapshot(root / "hosts")
-            runs["first"] = run_playbook(inventory, env)
-            reports = root / "reports"
-            first = {p.name: p.read_text() for p in reports.glob("*")} if reports.is_dir() else {}
-            runs["second"] = run_playbook(inventory, env)
-            for name in THEANO:
-                _break_keras_json(root / "hosts" / name / "home")
-            before = _snapshot(root / "hosts", root / "reports")
-            runs["check"] = run_playbook(inventory, env, "--check")
-            after = _snapshot(root / "hosts", root / "reports")
-            runs["reverify"] = run_playbook(inventory, env, "--tags", "verify,report")
+            runs, first, check, fresh_check = play_all(root, hosts, inventory, env)
+            students = {what: hosts[STUDENT[0]].run(command, user=STUDENT[1])
+                        for what, command in STUDENT_RUNS.items()}
             out = root / "fleet"
             fleet = subprocess.run(
-                [sys.executable, "-m", "verify.fleet", str(root / "reports"), "--inventory",
+                [sys.executable, "-m", "verify.fleet", str(folder / "reports"), "--inventory",
                  str(inventory), "--html", str(out / "fleet.html"), "--junit",
                  str(out / "fleet.xml"), "--json", str(out / "fleet.json")],
                 cwd=REPO, text=True, capture_output=True, timeout=120)
-            yield Lab(root, inventory, reports, runs, (before, after), fleet, first,
-                      (fresh, fresh_after))
+            yield Lab(root, hosts, inventory, folder / "reports", runs, check, fleet, first,
+                      fresh_check, students)
     finally:
         shutil.rmtree(control, ignore_errors=True)
 
@@ -201,35 +142,105 @@ def test_first_run_installs_healthy_hosts_and_names_broken_ones(lab: Lab) -> Non
             _explain(run)
         assert run.recap[name]["changed"] > 0, _explain(run)
         report = json.loads(lab.first_reports[f"{name}.json"])
-        assert report["ok"] is True and report["machine"]["prefix"] == str(lab.prefix(name))
+        assert report["ok"] is True and report["machine"]["prefix"] == PREFIX
+        # each machine's own name, read by the play and kept beside its report
+        record = lab.first_reports[f"{name}.play.txt"]
+        assert report["machine"]["host"] == NODES.get(name, name)
+        assert f"node: {NODES.get(name, name)}\n" in record
+        assert "first_after_install: yes" in record
     assert run.recap["lab-disk"]["failed"] == 1, _explain(run)
     assert run.recap["lab-down"]["unreachable"] == 1, _explain(run)
+    assert "first_after_install: no" in (lab.reports / "lab-ok.play.txt").read_text()
+
+
+def test_each_host_has_its_own_filesystem(lab: Lab) -> None:
+    """What the role made on one host is on that host only."""
+    ok, other = lab.hosts["lab-ok"], lab.hosts["lab-theano2"]
+    assert (ok.upper("etc") / "profile.d" / "kerasup.sh").is_file()
+    assert ok.run("test -x /opt/kerasup/cpu/bin/python").returncode == 0
+    assert lab.hosts["lab-disk"].run("test -e /opt/kerasup/cpu").returncode == 1
+    assert ok.run("id wtlab-student").returncode != 0
+    assert lab.hosts["lab-theano1"].run("id wtlab-student").returncode == 0
+    assert other.run("cat ~/.keras/keras.json").stdout != ok.run(
+        "cat ~/.keras/keras.json 2>/dev/null").stdout
 
 
 def test_kernel_is_registered_for_the_environment(lab: Lab) -> None:
-    spec = lab.host("lab-ok") / "jupyter" / "share" / "jupyter" / "kernels" / "kerasup-cpu"
+    host = lab.hosts["lab-ok"]
+    spec = host.upper("usr-local") / "share" / "jupyter" / "kernels" / "kerasup-cpu"
     kernel = json.loads((spec / "kernel.json").read_text())
-    python = lab.prefix("lab-ok") / "bin" / "python"
     code = "import sys; print(*sys.version_info[:2], sep='.')"
-    version = subprocess.run([str(python), "-c", code], text=True, capture_output=True,
-                             check=True).stdout.strip()
-    assert kernel["argv"][0] == str(python)
+    version = host.run(f'{PREFIX}/bin/python -c "{code}"').stdout.strip()
+    assert kernel["argv"][0] == f"{PREFIX}/bin/python"
     assert kernel["display_name"] == f"Python {version} (kerasup cpu)"
+
+
+def _loose(top: Path) -> list[str]:
+    """Entries below ``top`` (links aside) that group or others may write, or not root's."""
+    return [f"{oct(st.st_mode)} {st.st_uid} {path}" for path in [top, *top.rglob("*")]
+            if not path.is_symlink() and ((st := path.lstat()).st_mode & 0o022 or st.st_uid)]
+
+
+def test_nothing_the_role_made_is_writable_by_others_whatever_the_admins_umask(lab: Lab) -> None:
+    """umask 000 on lab-ok, 077 on lab-theano1: everything created on the host (the upper
+    layers of its /etc and /usr/local, and /opt/kerasup: the toolkit, the environment, the
+    kernel, the login script) is root's and not group- or world-writable."""
+    for name in ("lab-ok", "lab-theano1"):
+        host = lab.hosts[name]
+        assert (host.upper("usr-local") / "share" / "jupyter" / "kernels").is_dir()
+        loose = [line for what in ("etc", "usr-local") for line in _loose(host.upper(what))]
+        loose += _loose(host.upper("opt") / "kerasup")
+        assert not loose, (name, len(loose), loose[:20])
+
+
+def test_a_student_uses_the_environment_under_an_admin_umask_of_077(lab: Lab) -> None:
+    which, kernels, ran = (lab.students[k] for k in ("which", "kernels", "verify"))
+    assert which.stdout.split() == [f"{PREFIX}/bin/python", f"{PREFIX}/bin/jupyter"], which
+    assert "/usr/local/share/jupyter/kernels/kerasup-cpu" in kernels.stdout, kernels
+    assert "Traceback" not in ran.stderr and ran.stdout.startswith("rc="), ran
+    report = json.loads(ran.stdout.split("\n", 1)[1])
+    checks = {c["name"]: c for c in report["checks"]}
+    # every package of the environment is readable to the student
+    assert checks["packages"]["status"] == "pass", checks["packages"]
+    assert checks["python_platform"]["status"] == "pass"
+    assert "theano" in checks["keras_json"]["summary"] and checks["keras_json"]["fix"]
+
+
+def test_the_schedules_secret_is_root_only(lab: Lab) -> None:
+    host = lab.hosts[STUDENT[0]]
+    cron = host.upper("etc") / "cron.d" / "kerasup-reverify-cpu"
+    secret = host.upper("etc") / "kerasup" / "reverify-cpu.env"
+    assert cron.is_file() and SECRET[1] not in cron.read_text()
+    assert f"{SECRET[0]}={SECRET[1]}" in secret.read_text()
+    assert secret.stat().st_mode & 0o777 == 0o600 and secret.stat().st_uid == 0
+    found = lab.students["secret"]
+    # grep named no file (it exits 2, not 1, as it also met files it may not read)
+    assert found.stdout.strip().splitlines() in (["rc=1"], ["rc=2"]), found
+    assert "reverify-cpu.env: Permission denied" in found.stderr or \
+        "/etc/kerasup: Permission denied" in found.stderr, found
 
 
 def test_full_disk_host_fails_with_the_disk_cause_and_nothing_half_installed(lab: Lab) -> None:
     record = lab.first_reports.get("lab-disk.setup-error.txt", "")
     assert "too little disk" in record, _explain(lab.runs["first"])
-    assert not lab.prefix("lab-disk").exists()
-    assert [p.name for p in (lab.host("lab-disk") / "tiny").iterdir()] == ["fill"]
+    small = lab.hosts["lab-disk"].root / "small-opt"
+    assert [p.name for p in small.iterdir()] == ["kerasup"]
+    assert [p.name for p in (small / "kerasup").iterdir()] == ["toolkit"]
     assert "lab-disk.json" not in lab.first_reports and not (lab.reports / "lab-disk.json").exists()
 
 
-def test_second_run_changes_nothing(lab: Lab) -> None:
+def test_second_run_changes_nothing_and_the_admins_files_stay_home(lab: Lab) -> None:
     run = lab.runs["second"]
     for name in (*HEALTHY, "lab-disk"):
         assert run.recap[name]["changed"] == 0, _explain(run)
     assert all(run.recap[name]["failed"] == 0 for name in HEALTHY), _explain(run)
+    # the inventory and reports inside setup/ansible/ never reach a host
+    for name in (*HEALTHY, "lab-disk"):
+        found = lab.hosts[name].run(
+            "find /opt/kerasup \\( -name 'inventory*.ini' -o -name 'inventory*.yml' -o -name "
+            "'reports' -o -name 'lab-test-*' -o -name '*.setup-error.txt' -o -name '*.play.txt'"
+            " -o -name 'group_vars' -o -name 'site.yml' -o -name 'ansible' \\) -print")
+        assert found.returncode == 0 and found.stdout == "", (name, found.stdout)
 
 
 def test_check_mode_changes_nothing_and_reports_the_would_be_repair(lab: Lab) -> None:
@@ -257,6 +268,7 @@ def test_fleet_report_groups_broken_hosts_by_cause(lab: Lab) -> None:
     assert lab.fleet.returncode == 1, lab.fleet.stderr
     summary = json.loads((lab.root / "fleet" / "fleet.json").read_text())
     states = {h["host"]: h["state"] for h in summary["hosts"]}
+    # lab-ok is pc01 to itself: the play recorded that, so its report counts.
     # The full-disk host's setup error is a failure with its cause and fix, not "no report".
     assert states == {"lab-ok": "ready", "lab-theano1": "failing", "lab-theano2": "failing",
                       "lab-disk": "failing", "lab-down": "no-report"}
@@ -265,8 +277,9 @@ def test_fleet_report_groups_broken_hosts_by_cause(lab: Lab) -> None:
     assert "theano" in group["cause"] and group["hosts"] == list(THEANO) and group["fix"]
     [disk] = groups.values()
     assert disk["check"].startswith("setup") and disk["hosts"] == ["lab-disk"]
-    # its latest play's cause (here the re-verify run: no environment was ever made there)
-    assert "lab-disk" in disk["cause"] and disk["fix"]
+    # the cause that explains the host's state (the re-verify play found no environment
+    # there because setup had stopped for the disk), with its fix
+    assert "too little disk" in disk["cause"] and disk["fix"], disk
     suites = {s.get("name"): s for s in
               ET.parse(lab.root / "fleet" / "fleet.xml").getroot().findall("testsuite")}
     assert set(suites) == set(states)
@@ -276,3 +289,19 @@ def test_fleet_report_groups_broken_hosts_by_cause(lab: Lab) -> None:
     page = (lab.root / "fleet" / "fleet.html").read_text()
     assert "<script" not in page and all(name in page for name in states)
     assert "2 hosts — keras_json" in lab.fleet.stdout
+
+
+def test_a_report_copied_from_another_host_is_not_ready(lab: Lab, tmp_path: Path) -> None:
+    """lab-theano2's fetched report replaced by pc01's (lab-ok's): the play's record of
+    lab-theano2's own name gives it away."""
+    from verify.fleet.__main__ import main
+
+    reports = tmp_path / "reports"
+    shutil.copytree(lab.reports, reports)
+    shutil.copy(reports / "lab-ok.json", reports / "lab-theano2.json")
+    assert main([str(reports), "--json", str(tmp_path / "fleet.json")]) == 1
+    hosts = {h["host"]: h for h in json.loads((tmp_path / "fleet.json").read_text())["hosts"]}
+    assert hosts["lab-ok"]["state"] == "ready"
+    assert hosts["lab-theano2"]["state"] == "invalid"
+    assert "made on host 'pc01', but lab-theano2 is 'lab-theano2'" in hosts["lab-theano2"][
+        "reasons"][0]

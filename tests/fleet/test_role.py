@@ -104,6 +104,9 @@ def test_toolkit_pack_is_root_owned_readable_and_keeps_times(tmp_path: Path) -> 
     assert "verify/__main__.py" in members
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in members)
     assert all(m.uid == 0 and m.mode & 0o444 == 0o444 for m in members.values())
+    # every folder travels as 0755, so none is made under the host's umask
+    assert all(members[str(up)].isdir() and members[str(up)].mode == 0o755
+               for name in members for up in Path(name).parents if str(up) != ".")
     facts = members["envs/contract/facts.py"]
     assert facts.mtime == int((REPO / "envs" / "contract" / "facts.py").stat().st_mtime)
 

@@ -158,3 +158,60 @@ def test_a_kernel_another_kerasup_environment_registered_may_be_replaced(tmp_pat
                     "--dry-run", JUPYTER_DATA_DIR=str(data))
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "would register the Jupyter kernel kerasup-lab" in ran.stdout
+
+
+_HOLD_ALL = """\
+import fcntl, os, sys, time
+held = []
+for folder, dirs, files in os.walk(sys.argv[1]):
+    for name in [folder, *(os.path.join(folder, f) for f in files)]:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            print("refused", name, exc.errno, flush=True)
+            continue
+        held.append(fd)
+        print("held", name, flush=True)
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_student_cannot_hold_the_setup_lock(student: str, open_dir: Path) -> None:
+    """A student locks every file and folder of the prefix they can open, and keeps them:
+    root's setup still gets the prefix's lock (0600, root's alone), also one an older
+    setup left readable by everyone; uv's own lock on the environment, which uv makes 0666
+    (and then waits on for as long as anyone holds it), is root's alone too."""
+    from envs.contract.layout import Layout
+    from setup.installer import prefixlock
+
+    prefix = open_dir / "env"
+    layout = Layout(prefix)
+    layout.share.mkdir(parents=True)
+    layout.share.parent.chmod(0o755)
+    layout.marker.write_text("x")
+    layout.setup_lock.write_text("1\n")
+    layout.setup_lock.chmod(0o644)  # as setup made it before
+    layout.uv_lock.touch()
+    layout.uv_lock.chmod(0o666)  # as uv makes it when it first syncs the environment
+    with prefixlock.hold(prefix):
+        pass
+    assert layout.setup_lock.stat().st_mode & 0o777 == 0o600
+    assert layout.uv_lock.stat().st_mode & 0o777 == 0o600
+    holder = subprocess.Popen(["runuser", "-u", student, "--", "/usr/bin/python3", "-c",
+                               _HOLD_ALL, str(prefix)], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in holder.stdout or ():
+            lines.append(line.strip())
+            if line.startswith("ready"):
+                break
+        assert f"held {layout.marker}" in lines and f"held {layout.share}" in lines
+        assert f"refused {layout.setup_lock} 13" in lines  # EACCES
+        assert f"refused {layout.uv_lock} 13" in lines
+        with prefixlock.hold(prefix) as lock:
+            assert lock == layout.setup_lock
+    finally:
+        holder.kill()
+        holder.wait()

@@ -238,6 +238,7 @@ def test_a_report_against_pylock_is_judged_by_its_resolved_set(tmp_path: Path) -
 
 
 def test_untrustworthy_reports_are_invalid_and_say_why(tmp_path: Path) -> None:
+    _write(tmp_path, "pc02", _report("pc01"))  # copied from another host
     _write(tmp_path, "pc03", _report("pc03", started="2099-01-01T00:00:00Z"))
     empty = _report("pc04")
     empty["checks"] = [dict(c, status="skip") for c in empty["checks"]]
@@ -245,6 +246,7 @@ def test_untrustworthy_reports_are_invalid_and_say_why(tmp_path: Path) -> None:
     _write(tmp_path, "pc05", _report("pc05.example.edu"))  # the short name matches
     fleet = build_fleet(load_reports(tmp_path))
     why = {h.host: (h.state, " ".join(h.reasons)) for h in fleet.hosts}
+    assert why["pc02"][0] == "invalid" and "made on host 'pc01'" in why["pc02"][1]
     assert why["pc03"][0] == "invalid" and "in the future" in why["pc03"][1]
     assert why["pc04"][0] == "invalid" and "no check ran" in why["pc04"][1]
     assert why["pc05"][0] == "ready"

@@ -16,7 +16,7 @@ from envs.contract.errors import ExitCode
 from envs.contract.fileio import UnsafeTarget, output_kind, write_outputs
 from verify.fleet.aggregate import build_fleet
 from verify.fleet.inventory import InventoryError, read_inventory
-from verify.fleet.load import load_reports, load_setup_errors, parse_time
+from verify.fleet.load import load_play_records, load_reports, load_setup_errors, parse_time
 from verify.fleet.locks import LockSets
 from verify.fleet.render import to_html, to_json, to_junit, to_text
 
@@ -26,7 +26,9 @@ PROG = "python -m verify.fleet"
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="One readiness report for a lab, from "
                                 "the verify JSON reports of each machine (<host>.json) and "
-                                "the setup failures the role recorded (<host>.setup-error.txt).")
+                                "the setup failures the role recorded (<host>.setup-error.txt), "
+                                "with each host's own name as the play read it "
+                                "(<host>.play.txt).")
     p.add_argument("reports_dir", type=Path, help="folder of <inventory_hostname>.json reports")
     p.add_argument("--inventory", type=Path, help="Ansible inventory (read with Ansible, "
                    "which must be installed): hosts listed there without a report are "
@@ -83,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
     fleet = build_fleet(
         load_reports(args.reports_dir, {path for path in targets.values() if path}),
         inventory.hosts if inventory else (), setup_errors=load_setup_errors(args.reports_dir),
-        addresses=inventory.addresses if inventory else {}, since=since,
+        addresses=inventory.addresses if inventory else {},
+        records=load_play_records(args.reports_dir), since=since,
         ran=[h for h in args.ran.split(",") if h] if args.ran else None, locks=locks)
     renders = {"--html": to_html, "--junit": to_junit, "--json": to_json}
     try:  # all or none: a new HTML page never sits beside an old JSON summary

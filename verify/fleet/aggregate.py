@@ -9,11 +9,11 @@ import hashlib
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from verify.fleet.load import HostReport, SetupError, host_file_name, parse_time
+from verify.fleet.load import HostReport, PlayRecord, SetupError, host_file_name, parse_time
 from verify.fleet.locks import LockSets, Resolved
 
 __all__ = ["STATES", "FailureGroup", "Fleet", "HostStatus", "Outlier", "Problem", "build_fleet"]
@@ -79,6 +79,8 @@ class Fleet:
     outliers: list[Outlier]
     reference_lock: str | None
     generated: str
+    # hosts whose report is the first verify after install (cold caches): not compared
+    first_runs: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found = Counter(h.state for h in self.hosts)
@@ -99,6 +101,7 @@ class Judge:
     since: dt.datetime | None
     ran: frozenset[str] | None  # the hosts the play ran (--since applies to them only)
     now: dt.datetime
+    records: Mapping[str, PlayRecord]  # by report file stem: the host's own name, per the play
 
 
 def _cause(text: str) -> str:
@@ -118,12 +121,36 @@ def _reference(reports: Iterable[HostReport], locks: LockSets) -> Resolved | str
     return seen.most_common(1)[0][0] if seen else None
 
 
-def _trust(report: dict[str, Any], names: Sequence[str], now: dt.datetime) -> str | None:
-    """Why the report cannot speak for this host, or None. (A report made on a host of
-    another name is not refused yet: inventory aliases and the SSH test lab, whose hosts share
-    one kernel and so one host name, need the role to record each host's own name first.)"""
+def _label(name: str) -> str:
+    """A host name's first label, lower case (an address stays whole)."""
+    name = name.strip()
+    return name if name.replace(".", "").isdigit() else name.lower().split(".", 1)[0]
+
+
+def _made_elsewhere(made_on: str, names: Sequence[str], record: PlayRecord | None) -> str | None:
+    """Why a report's host name shows it was made on another machine, or None. The play's
+    record of the host's own name decides (inventory aliases stay fine); without one, the
+    inventory name or address must match."""
+    own = [record.node] if record is not None else [n for n in names if n]
+    if _label(made_on) in {_label(n) for n in own}:
+        return None
+    if record is not None:
+        return (f"made on host {made_on!r}, but {names[0]} is {record.node!r} (copied from "
+                f"another host?); fix: run the playbook for {names[0]} again, which "
+                "re-verifies it there")
+    return (f"made on host {made_on!r}, not {names[0]!r} (copied from another host?); fix: "
+            f"run the playbook for {names[0]} again: it records each host's own name beside "
+            "its report, so an inventory alias is recognised")
+
+
+def _trust(report: dict[str, Any], names: Sequence[str], judge: Judge,
+           record: PlayRecord | None) -> str | None:
+    """Why the report cannot speak for this host, or None."""
+    elsewhere = _made_elsewhere(str(report["machine"].get("host", "")), names, record)
+    if elsewhere:
+        return elsewhere
     started = parse_time(report.get("started"))
-    if started is not None and started > now + _CLOCK_SKEW:
+    if started is not None and started > judge.now + _CLOCK_SKEW:
         return (f"its start time {report.get('started')} is in the future (fix the host's "
                 "clock, then run the playbook again)")
     if not any(c.get("status") in _RAN for c in report.get("checks", [])):
@@ -149,7 +176,7 @@ def _host_status(found: HostReport, names: Sequence[str], judge: Judge) -> HostS
     if found.data is None:
         return HostStatus(names[0], "invalid", [f"invalid: {found.problem or 'unusable'}"])
     report = found.data
-    distrust = _trust(report, names, judge.now)
+    distrust = _trust(report, names, judge, judge.records.get(found.host))
     if distrust:
         return HostStatus(names[0], "invalid", [f"invalid: {distrust}"], None)
     reasons = _stale(report, names[0], judge)
@@ -244,10 +271,25 @@ def _timings(report: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _outliers(statuses: Sequence[HostStatus]) -> list[Outlier]:
-    per_metric: dict[str, dict[str, float]] = defaultdict(dict)
+def _first_runs(statuses: Sequence[HostStatus], stems: Mapping[str, str],
+                judge: Judge) -> list[str]:
+    """Hosts whose report is the first verify after the play installed the environment."""
+    found = []
     for status in statuses:
-        if status.report is not None:
+        record = judge.records.get(stems.get(status.host, ""))
+        if status.report is not None and record is not None and record.first_after_install \
+                and parse_time(record.report_started) == parse_time(status.report["started"]):
+            found.append(status.host)
+    return found
+
+
+def _outliers(statuses: Sequence[HostStatus], skip: Iterable[str]) -> list[Outlier]:
+    """Hosts far slower than the median of the others (first runs after install, on cold
+    caches, are neither compared nor counted in the median)."""
+    per_metric: dict[str, dict[str, float]] = defaultdict(dict)
+    left_out = set(skip)
+    for status in statuses:
+        if status.report is not None and status.host not in left_out:
             for metric, value in _timings(status.report).items():
                 per_metric[metric][status.host] = value
     found = []
@@ -271,14 +313,16 @@ def _expected_names(reports: Sequence[HostReport], expected: Sequence[str],
 
 def build_fleet(reports: Sequence[HostReport], expected: Sequence[str] = (), *,
                 setup_errors: Sequence[SetupError] = (), addresses: dict[str, str] | None = None,
+                records: Mapping[str, PlayRecord] | None = None,
                 since: dt.datetime | None = None, ran: Iterable[str] | None = None,
                 locks: LockSets | None = None, now: dt.datetime | None = None) -> Fleet:
     """The fleet view of ``reports`` and ``setup_errors``; hosts in ``expected`` (inventory
-    names) without either are counted as "no-report"."""
+    names) without either are counted as "no-report". ``records`` are the play's records of
+    each host (by report file stem)."""
     locks = locks or LockSets()
     now = now or dt.datetime.now(dt.UTC)
     judge = Judge(_reference(reports, locks), locks, since,
-                  frozenset(ran) if ran is not None else None, now)
+                  frozenset(ran) if ran is not None else None, now, records or {})
     names = _expected_names(reports, expected, addresses or {})
     by_stem: dict[str, HostStatus] = {
         r.host: _host_status(r, names[r.host], judge) for r in reports}
@@ -290,9 +334,11 @@ def build_fleet(reports: Sequence[HostReport], expected: Sequence[str] = (), *,
     statuses += [HostStatus(host, "no-report", [_NO_REPORT]) for host in expected
                  if host_file_name(host, "") not in by_stem]
     statuses.sort(key=lambda s: (STATES.index(s.state), s.host))
+    first_runs = _first_runs(statuses, {s.host: stem for stem, s in by_stem.items()}, judge)
     reference = judge.reference
     shown = None if reference is None else (
         reference if isinstance(reference, str) else "resolved set sha256 " + hashlib.sha256(
             "\n".join(sorted(reference)).encode()).hexdigest())
     return Fleet(statuses, _groups(statuses), _drift(statuses), _spread(statuses),
-                 _outliers(statuses), shown, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+                 _outliers(statuses, first_runs), shown, now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 first_runs)

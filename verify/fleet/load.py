@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FLEET_KIND", "SCHEMA_PATH", "HostReport", "SetupError", "host_file_name",
-           "load_reports", "load_setup_errors", "parse_time"]
+__all__ = ["FLEET_KIND", "SCHEMA_PATH", "HostReport", "PlayRecord", "SetupError",
+           "host_file_name", "load_play_records", "load_reports", "load_setup_errors",
+           "parse_time"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "report.schema.json"
 # The fleet's own JSON summary says what it is, so a later run never reads it as a host.
@@ -28,6 +29,8 @@ _MAX_REPORT_BYTES = 16 << 20
 _MAX_SETUP_ERROR_BYTES = 64 << 10
 _MAX_DEPTH = 64
 SETUP_ERROR_SUFFIX = ".setup-error.txt"
+# What the play that ran verify learned about the host (the role writes it beside the report).
+PLAY_RECORD_SUFFIX = ".play.txt"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,17 @@ class SetupError:
     task: str
     cause: str
     fix: str | None
+
+
+@dataclass(frozen=True)
+class PlayRecord:
+    """``<host>.play.txt``: the host's own name (its kernel's node name, from Ansible's facts)
+    and whether the play that made ``report_started``'s report had just installed the
+    environment (a first verify, on cold caches)."""
+
+    node: str
+    report_started: str
+    first_after_install: bool
 
 
 class _Invalid(ValueError):
@@ -215,17 +229,23 @@ def load_reports(directory: Path, skip: set[Path] = frozenset()) -> list[HostRep
     return reports
 
 
+def _fields(text: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """``key: value`` lines (the first of each key counts; other lines are ignored)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in keys and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
 def _setup_error(path: Path, host: str) -> SetupError:
     try:
         text = _read_text(path, _MAX_SETUP_ERROR_BYTES)
     except (OSError, _Invalid) as exc:
         return SetupError(host, "?", f"setup failed; its record {path.name} is unreadable "
                           f"({exc})", None)
-    fields = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() in ("host", "task", "error") and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
+    fields = _fields(text, ("host", "task", "error"))
     error = fields.get("error") or text.strip() or "setup failed (the role recorded no message)"
     cause, fix = error, None
     at = error.rfind("(fix: ")
@@ -244,3 +264,20 @@ def load_setup_errors(directory: Path) -> list[SetupError]:
         errors.append(SetupError(host, "?", f"setup failed; {bad_name}", None) if bad_name
                       else _setup_error(path, host))
     return errors
+
+
+def load_play_records(directory: Path) -> dict[str, PlayRecord]:
+    """Every readable ``<host>.play.txt`` in ``directory``, by host (file stem); one that
+    cannot be read counts as absent (the fleet then falls back to the inventory's names)."""
+    records = {}
+    for path, name in _entries(directory, PLAY_RECORD_SUFFIX, set()):
+        host, bad_name = _host_of(name, PLAY_RECORD_SUFFIX)
+        try:
+            text = "" if bad_name else _read_text(path, _MAX_SETUP_ERROR_BYTES)
+        except (OSError, _Invalid):
+            continue
+        fields = _fields(text, ("node", "report_started", "first_after_install"))
+        if fields.get("node"):
+            records[host] = PlayRecord(_clean(fields["node"]), fields.get("report_started", ""),
+                                       fields.get("first_after_install") == "yes")
+    return records

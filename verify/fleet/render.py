@@ -55,6 +55,9 @@ def to_text(fleet: Fleet) -> str:
     for out in fleet.outliers:
         lines.append(f"  slow      {_clean(out.host)}: {out.metric} {out.value_s:.1f}s "
                      f"(fleet median {out.median_s:.1f}s)")
+    if fleet.first_runs:
+        lines.append(_clean(f"  not timed {', '.join(fleet.first_runs)}: first verify after "
+                            "install (cold caches), left out of the speed comparison"))
     verdict = "every host is ready" if fleet.ok else "NOT every host is ready"
     lines += ["", f"{verdict}."]
     return "".join(_clean(line, one_line=False).replace("\t", " ") + "\n" for line in lines)
@@ -74,6 +77,7 @@ def _summary(fleet: Fleet) -> dict[str, Any]:
         "drift": fleet.drift,
         "spread": fleet.spread,
         "outliers": [vars(o) for o in fleet.outliers],
+        "first_runs": fleet.first_runs,
     }
 
 
@@ -163,7 +167,9 @@ def to_html(fleet: Fleet) -> str:
                                                      if drift else "<p>none</p>"),
         "<h2>Versions</h2>" + _table(["what", "versions (hosts)"], spread),
         "<h2>Slow machines</h2>" + (_table(["host", "figure", "time", "fleet median"], slow)
-                                    if slow else "<p>none</p>"),
+                                    if slow else "<p>none</p>")
+        + (f"<p>Not compared (first verify after install, cold caches): "
+           f"{esc(', '.join(fleet.first_runs))}</p>" if fleet.first_runs else ""),
     ]
     return _clean("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                   f"<title>kerasup fleet report</title><style>{_CSS}</style></head><body>"

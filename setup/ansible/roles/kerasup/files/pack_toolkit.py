@@ -3,7 +3,8 @@
 ``python pack_toolkit.py CHECKOUT OUT.tar.gz``. Standard library only, so any controller
 (Linux or macOS) can run it with Ansible's own Python. Files keep their modification times,
 so ``ansible.builtin.unarchive`` finds an unchanged toolkit unchanged on the next run; owners
-are root and modes are made world-readable, because every account on a lab machine uses it.
+are root and modes are made world-readable (folders included, so none is left to the host's
+umask), because every account on a lab machine uses it.
 
 Only what runs on a host travels: the checkout's own payload definition
 (``setup/installer/payload.py``, shared with the offline bundles) leaves the admin's Ansible
@@ -49,8 +50,12 @@ def pack(checkout: Path, out: Path) -> str:
         raise SystemExit(f"pack_toolkit: {checkout} is not a kerasup checkout (no "
                          "setup/bootstrap.py); fix: set kerasup_checkout_dir")
     digest = hashlib.sha256()
+    files = _payload(checkout)
+    # Every folder is a member too (0755): tar would otherwise make the missing ones under the
+    # host session's umask (0777 under umask 000, unreadable to students under 077).
+    folders = sorted({str(up) for rel in files for up in Path(rel).parents if str(up) != "."})
     with tarfile.open(out, "w:gz") as tar:
-        for rel in _payload(checkout):
+        for rel in folders + files:
             tar.add(checkout / rel, arcname=rel, recursive=False, filter=_normalise)
         for member in sorted(tar.getmembers(), key=lambda m: m.name):
             digest.update(f"{member.name}\0{member.mode:o}\0".encode())

@@ -1,0 +1,158 @@
+"""The SSH lab the playbook tests run (tests/fleet/test_playbook_ssh.py): its hosts, their
+inventory, and the plays in order. See that module's docstring for what each host is."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from envs.lock.pip_lock import uv_bin
+from tests.fleet.sshlab import ANSIBLE_DIR, Keys, LabHost, PlayRun, run_playbook
+
+ADDRESSES = {"lab-ok": "127.0.0.2", "lab-theano1": "127.0.0.3", "lab-theano2": "127.0.0.4",
+             "lab-disk": "127.0.0.5"}
+NODES = {"lab-ok": "pc01"}  # the machine's own name, where it differs from the inventory's
+UMASKS = {"lab-ok": "000", "lab-theano1": "077"}  # the admin's umask there (default 022)
+STUDENT = ("lab-theano1", "wtlab-student")
+# A credential in the installer's environment, as kerasup_index_url's token travels
+# (vars/main.yml: kerasup__env), on the student's host with a re-verify schedule.
+SECRET = ("WTLAB_INDEX_TOKEN", "wtlab-token-5f3c9a")
+DOWN = ("lab-down", "127.0.0.6")
+THEANO = ("lab-theano1", "lab-theano2")
+HEALTHY = ("lab-ok", *THEANO)
+PREFIX = "/opt/kerasup/cpu"
+# verify without the TensorFlow import and the MNIST model (~30 s a host on 2 shared cores).
+VERIFY_ARGS = ["--only", "python_platform", "keras_json", "packages"]
+
+
+def admin_python(folder: Path, umask: str) -> str:
+    """The host's Python for Ansible, run under the admin's ``umask`` (as pam_umask or a
+    profile would set it; sshd itself never starts a session looser than 022)."""
+    wrapper = folder / "admin-python"
+    wrapper.write_text(f'#!/bin/sh\numask {umask}\nexec /usr/bin/python3 "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def host_vars(root: Path, name: str) -> dict[str, object]:
+    found: dict[str, object] = {
+        "kerasup_environment": {
+            # uv's warm cache, which each host's /opt shows (sshlab's overlay), and the pinned
+            # uv: installs take seconds and hard-link as on one disk.
+            "UV_CACHE_DIR": "/opt",
+            "KERASUP_UV": uv_bin(),
+        },
+    }
+    if name == STUDENT[0]:
+        found["kerasup_reverify"] = "cron"
+        found["kerasup_environment"][SECRET[0]] = SECRET[1]  # type: ignore[index]
+    if name in UMASKS:
+        found["ansible_python_interpreter"] = admin_python(root / "hosts" / name,
+                                                            UMASKS[name])
+    return found
+
+
+def write_inventory(root: Path, folder: Path, keys: Keys) -> Path:
+    hosts = {name: {**keys.host_vars(address), **host_vars(root, name)}
+             for name, address in ADDRESSES.items()}
+    hosts[DOWN[0]] = keys.host_vars(DOWN[1])
+    common = {"kerasup_become": False, "kerasup_manage_system_packages": False,
+              "kerasup_reports_dir": str(folder / "reports"),
+              "kerasup_verify_args": VERIFY_ARGS,
+              # Behind a TLS-inspecting proxy this machine's CA bundle is what uv must trust.
+              "kerasup_ca_file": os.environ.get("SSL_CERT_FILE", "")}
+    path = folder / "inventory.yml"
+    path.write_text(yaml.safe_dump({"lab": {"hosts": hosts, "vars": common}}))
+    return path
+
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every file's size, mtime and mode (links: their target) that a host changed where the
+    role works (its overlays' upper layers, /home, root's ~/.keras, the small /opt), to prove
+    nothing changed. uv's cache in /opt and Ansible's own files in /root are left out."""
+    seen: dict[str, tuple] = {}
+    tops = [*root.glob("hosts/*/opt/upper/kerasup"), *root.glob("hosts/*/etc/upper"),
+            *root.glob("hosts/*/usr-local/upper"), *root.glob("hosts/*/home"),
+            *root.glob("hosts/*/root/upper/.keras"), *root.glob("hosts/*/small-opt")]
+    for top in tops:
+        for folder, dirs, files in os.walk(top):
+            for name in dirs + files:
+                path = Path(folder, name)
+                st = path.lstat()
+                seen[str(path)] = (str(path.readlink()),) if path.is_symlink() else (
+                    st.st_size, st.st_mtime_ns, st.st_mode)
+    return seen
+
+
+THEANO_JSON = json.dumps({"floatx": "float32", "epsilon": 1e-07, "backend": "theano",
+                      "image_data_format": "channels_last"})
+
+
+def break_keras_json(host: LabHost, user: str | None = None) -> None:
+    done = host.run("mkdir -p ~/.keras && cat > ~/.keras/keras.json", user=user, stdin=THEANO_JSON)
+    assert done.returncode == 0, done.stderr
+
+
+def add_student(host: LabHost, name: str) -> None:
+    """A student account on that host only (its own /etc and /home)."""
+    # This machine's /etc shows through: another account being added here at the same
+    # moment holds its passwd lock for a while ("cannot lock"), so try again.
+    for _ in range(30):
+        done = host.run(f"useradd --create-home --shell /bin/bash {name}")
+        if done.returncode == 0 or "cannot lock" not in done.stderr:
+            break
+        time.sleep(1)
+    assert done.returncode == 0, done.stderr
+    break_keras_json(host, name)
+
+
+# As the student, in a login shell: nothing activated by hand.
+STUDENT_RUNS = {
+    "which": "command -v python jupyter",
+    "kernels": "jupyter kernelspec list",
+    # every file a student can read where the role writes, the schedule's included
+    "secret": f"grep -rl {SECRET[1]} /etc /usr/local/share/jupyter /opt/kerasup/toolkit "
+              "/opt/kerasup/cpu/share /opt/kerasup/cpu/bin; echo rc=$?",
+    "verify": "python -m verify --only python_platform keras_json packages --json ~/v.json"
+              " >/dev/null; echo rc=$?; cat ~/v.json",
+}
+
+
+@contextlib.contextmanager
+def folder_in_ansible_dir() -> Iterator[Path]:
+    """The lab's inventory and reports folder inside setup/ansible/, as the README has
+    them (never packed for the hosts); removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="lab-test-", dir=ANSIBLE_DIR))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def play_all(root: Path, hosts: dict[str, LabHost], inventory: Path, env: dict[str, str],
+          ) -> tuple[dict[str, PlayRun], dict[str, str], tuple, tuple]:
+    def play(name: str, *args: str) -> PlayRun:
+        return run_playbook(inventory, env, *args, log=root / f"play-{name}.log")
+
+    fresh = snapshot(root)
+    runs = {"check_fresh": play("check_fresh", "--check")}
+    fresh_after = snapshot(root)
+    runs["first"] = play("first")
+    reports = inventory.parent / "reports"
+    first = {p.name: p.read_text() for p in reports.glob("*")} if reports.is_dir() else {}
+    runs["second"] = play("second")
+    for name in THEANO:
+        break_keras_json(hosts[name])
+    before = snapshot(root)
+    runs["check"] = play("check", "--check")
+    after = snapshot(root)
+    runs["reverify"] = play("reverify", "--tags", "verify,report")
+    return runs, first, (before, after), (fresh, fresh_after)
