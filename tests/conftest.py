@@ -265,6 +265,25 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_ca(tmp_path_factory.mktemp("ca"))
 
 
+# The linux-64 / Python 3.12 CPU bundle, built once per test run for every module that uses
+# it (tests/bundle, and the SSH lab's bundle host in tests/fleet) from the verified wheel
+# cache (downloads land there once: about 900 MB with the win-64 bundle's).
+BUNDLE_WHEEL_CACHE = Path(os.environ.get("KERASUP_TEST_WHEEL_CACHE",
+                                         Path.home() / ".cache" / "kerasup-test-wheels"))
+BUNDLE_MNIST = MNIST_T10K if MNIST_T10K.is_dir() else Path("/work/shared/data/mnist-t10k")
+
+
+@pytest.fixture(scope="session")
+def linux_bundle(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The shared linux bundle (a BundleResult: .directory, .archive, .manifest)."""
+    from setup.installer.bundle.build import BundleRequest, make_bundle
+    from setup.installer.bundle.select import BundleTarget
+
+    return build_once(tmp_path_factory, "linux-bundle", lambda d: make_bundle(BundleRequest(
+        out=d / "kerasup-cpu-linux-64.tar.gz", targets=(BundleTarget("linux-64", "3.12"),),
+        data=BUNDLE_MNIST, cache=BUNDLE_WHEEL_CACHE)))
+
+
 @pytest.fixture(scope="session")
 def mnist_t10k() -> Path:
     """The real MNIST test set (IDX files) from ../shared, or skip where it is absent."""

@@ -12,15 +12,10 @@ import pytest
 
 from setup.installer.bundle.build import BundleRequest, BundleResult, make_bundle
 from setup.installer.bundle.select import BundleTarget
-from tests.conftest import build_once
+from tests.conftest import BUNDLE_MNIST, BUNDLE_WHEEL_CACHE, build_once
 
 REPO = Path(__file__).resolve().parents[2]
-MNIST = REPO.parent / "shared" / "data" / "mnist-t10k"
-if not MNIST.is_dir():
-    MNIST = Path("/work/shared/data/mnist-t10k")
-# Downloads land here once (about 900 MB for linux-64 + win-64 on Python 3.12).
-WHEEL_CACHE = Path(os.environ.get("KERASUP_TEST_WHEEL_CACHE",
-                                  Path.home() / ".cache" / "kerasup-test-wheels"))
+MNIST, WHEEL_CACHE = BUNDLE_MNIST, BUNDLE_WHEEL_CACHE  # the bundle tests' names for them
 LINUX = BundleTarget("linux-64", "3.12")
 WIN = BundleTarget("win-64", "3.12")
 
@@ -55,13 +50,7 @@ def replace_file(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-# Built once per test run and shared by the workers (tests/conftest.py build_once): four
-# modules use the linux bundle, and pytest-xdist may run them on different workers.
-@pytest.fixture(scope="session")
-def linux_bundle(tmp_path_factory: pytest.TempPathFactory) -> BundleResult:
-    return build_once(tmp_path_factory, "linux-bundle", lambda d: make_bundle(BundleRequest(
-        out=d / "kerasup-cpu-linux-64.tar.gz", targets=(LINUX,), data=MNIST,
-        cache=WHEEL_CACHE)))
+# linux_bundle: tests/conftest.py (the SSH lab's bundle host uses it too).
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,19 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from envs.contract.fileio import file_sha256
 from envs.lock.pip_lock import uv_bin
+from setup.installer.bundle.build import BundleResult
+from setup.installer.bundle.manifest import MANIFEST
 from tests.fleet.sshlab import ANSIBLE_DIR, Keys, LabHost, PlayRun, run_playbook
 
 ADDRESSES = {"lab-ok": "127.0.0.2", "lab-theano1": "127.0.0.3", "lab-theano2": "127.0.0.4",
@@ -27,6 +32,10 @@ STUDENT = ("lab-theano1", "wtlab-student")
 SECRET = ("WTLAB_INDEX_TOKEN", "wtlab-token-5f3c9a")
 DOWN = ("lab-down", "127.0.0.6")
 THEANO = ("lab-theano1", "lab-theano2")
+# Installs from the suite's shared linux bundle (kerasup_source=bundle, pinned by its
+# MANIFEST.json sha256) with the bundle's Python, shown in its namespace (sshlab).
+BUNDLE_HOST = "lab-ok"
+BUNDLE_ON_HOST = "/opt/kerasup/toolkit-bundle/kerasup-bundle.tar.gz"
 HEALTHY = ("lab-ok", *THEANO)
 PREFIX = "/opt/kerasup/cpu"
 # verify without the TensorFlow import and the MNIST model (~30 s a host on 2 shared cores).
@@ -42,7 +51,37 @@ def admin_python(folder: Path, umask: str) -> str:
     return str(wrapper)
 
 
-def host_vars(root: Path, name: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class LabBundle:
+    """The bundle the bundle host installs from: the archive, its pin, and the Python (an
+    interpreter of this machine) it was made for."""
+
+    archive: Path
+    sha256: str
+    python: Path
+
+    @property
+    def python_prefix(self) -> Path | None:
+        """Its installation, where the lab hosts' own /root, /home or /opt would hide it."""
+        prefix = self.python.parents[1]
+        return prefix if prefix.parts[1:2] in (("root",), ("home",), ("opt",)) else None
+
+
+def lab_bundle(built: BundleResult) -> LabBundle | None:
+    """The bundle ``built`` (tests/conftest.py linux_bundle) with an interpreter of the Python
+    it was made for from this machine (the running one's base, else pyenv's), or None."""
+    [(_, minor)] = built.manifest.targets
+    found = [Path(sys.base_prefix) / "bin" / f"python{minor}"] if sys.version_info[:2] == tuple(
+        map(int, minor.split("."))) else []
+    found += sorted((Path.home() / ".pyenv" / "versions").glob(f"{minor}.*/bin/python{minor}"))
+    for python in found:
+        if python.is_file() and built.archive is not None:
+            return LabBundle(built.archive, file_sha256(built.directory / MANIFEST),
+                             python.resolve())
+    return None
+
+
+def host_vars(root: Path, name: str, bundle: LabBundle) -> dict[str, object]:
     found: dict[str, object] = {
         "kerasup_environment": {
             # uv's warm cache, which each host's /opt shows (sshlab's overlay), and the pinned
@@ -54,14 +93,18 @@ def host_vars(root: Path, name: str) -> dict[str, object]:
     if name == STUDENT[0]:
         found["kerasup_reverify"] = "cron"
         found["kerasup_environment"][SECRET[0]] = SECRET[1]  # type: ignore[index]
+    if name == BUNDLE_HOST:
+        found.update(kerasup_source="bundle", kerasup_bundle_file=str(bundle.archive),
+                     kerasup_bundle_sha256=bundle.sha256,
+                     kerasup_installer_python=str(bundle.python))
     if name in UMASKS:
         found["ansible_python_interpreter"] = admin_python(root / "hosts" / name,
                                                             UMASKS[name])
     return found
 
 
-def write_inventory(root: Path, folder: Path, keys: Keys) -> Path:
-    hosts = {name: {**keys.host_vars(address), **host_vars(root, name)}
+def write_inventory(root: Path, folder: Path, keys: Keys, bundle: LabBundle) -> Path:
+    hosts = {name: {**keys.host_vars(address), **host_vars(root, name, bundle)}
              for name, address in ADDRESSES.items()}
     hosts[DOWN[0]] = keys.host_vars(DOWN[1])
     common = {"kerasup_become": False, "kerasup_manage_system_packages": False,

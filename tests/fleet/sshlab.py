@@ -154,10 +154,11 @@ Subsystem sftp {sftp}
 # every SSH session, which no lab machine does); and /opt: a folder given as $4 (e.g. a small
 # tmpfs), else an overlay whose lower layer is uv's cache ($3) with metacopy, so uv hard-links
 # from the cache into /opt/kerasup as on one disk while the data stays shared (no 1.8 GB copy
-# a host). sshd starts every session with a umask of at least 022; a test sets the admin's
-# own through ansible_python_interpreter.
+# a host). A Python installation of this machine given as $5 (a pyenv one lives under the
+# /root it hides) is shown read-only at its own path. sshd starts every session with a umask
+# of at least 022; a test sets the admin's own through ansible_python_interpreter.
 _NAMESPACE = r"""set -eu
-host=$1 dir=$2 cache=$3 opt=$4; shift 4
+host=$1 dir=$2 cache=$3 opt=$4 python=$5; shift 5
 hostname "$host"
 overlay() {
     mkdir -p "$dir/$2/upper" "$dir/$2/work"
@@ -167,9 +168,11 @@ if [ -n "$opt" ]; then mount --bind "$opt" /opt
 else overlay "$cache" opt ",metacopy=on,redirect_dir=on" /opt; chmod 0755 "$dir/opt/upper"; fi
 overlay /etc etc "" /etc
 overlay /usr/local usr-local "" /usr/local
+if [ -n "$python" ]; then mkdir -p "$dir/python"; mount --bind "$python" "$dir/python"; fi
 mkdir -p "$dir/root/upper"
 chmod 0700 "$dir/root/upper"
 mount --bind "$dir/root/upper" /root
+if [ -n "$python" ]; then mkdir -p "$python"; mount --bind -o ro "$dir/python" "$python"; fi
 mkdir -p "$dir/home"
 mount --bind "$dir/home" /home
 exec "$@"
@@ -190,9 +193,10 @@ def _wait_listening(host: LabHost, port: int, deadline_s: float = 15) -> None:
 
 
 def start_host(keys: Keys, root: Path, name: str, address: str, *, cache: Path,
-               opt: Path | None = None) -> LabHost:
+               opt: Path | None = None, python: Path | None = None) -> LabHost:
     """Start one lab machine (see ``LabHost``): Debian's sshd on ``address`` at the lab's
-    port, in new mount and UTS namespaces prepared by ``_NAMESPACE``."""
+    port, in new mount and UTS namespaces prepared by ``_NAMESPACE`` (``python``: a Python
+    installation's prefix to show there)."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "sshd_config"
     config.write_text(_CONFIG.format(listen=address, keys=keys.root, root=root, sftp=SFTP_SERVER))
@@ -202,6 +206,7 @@ def start_host(keys: Keys, root: Path, name: str, address: str, *, cache: Path,
         process = subprocess.Popen(
             ["unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c",
              _NAMESPACE, "lab-host", name, str(root), str(cache), str(opt or ""),
+             str(python or ""),
              str(SSHD), "-D", "-e", "-f", str(config), "-p", str(keys.port)],
             stdout=log, stderr=subprocess.STDOUT)
     host = LabHost(name, address, root, process)

@@ -4,8 +4,9 @@ Each host is its own sshd in its own mount and UTS namespaces (tests/fleet/sshla
 own host name, /etc, /usr/local, /root, /home and /opt, so the role runs with its defaults
 (/opt/kerasup, /usr/local kernels, /etc/profile.d) as on real lab machines.
 
-    lab-ok       healthy: ends ready. The machine calls itself pc01 (an inventory alias), and
-                 its admin's umask is 000
+    lab-ok       healthy: ends ready. The machine calls itself pc01 (an inventory alias), its
+                 admin's umask is 000, and it installs from the suite's shared offline
+                 bundle (kerasup_source=bundle, pinned) with the Python the bundle is for
     lab-theano1  installed fine, then root's keras.json names theano: the re-verify
     lab-theano2  (--tags verify,report) finds it, and the fleet report groups the two.
                  On lab-theano1 the admin's umask is 077 and a student (whose own keras.json
@@ -35,9 +36,12 @@ from pathlib import Path
 
 import pytest
 
+from envs.contract.fileio import file_sha256
 from envs.lock.pip_lock import uv_bin
 from tests.fleet.labplay import (
     ADDRESSES,
+    BUNDLE_HOST,
+    BUNDLE_ON_HOST,
     HEALTHY,
     NODES,
     PREFIX,
@@ -45,8 +49,10 @@ from tests.fleet.labplay import (
     STUDENT,
     STUDENT_RUNS,
     THEANO,
+    LabBundle,
     add_student,
     folder_in_ansible_dir,
+    lab_bundle,
     play_all,
     write_inventory,
 )
@@ -84,17 +90,22 @@ class Lab:
     first_reports: dict[str, str]  # the reports folder after the first run
     unchanged_by_fresh_check: tuple[dict[str, tuple], dict[str, tuple]]
     students: dict[str, subprocess.CompletedProcess[str]]  # what the student ran, by command
+    bundle: LabBundle
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, linux_bundle) -> Iterator[Lab]:
+    bundle = lab_bundle(linux_bundle)
+    if bundle is None:
+        pytest.skip("needs the Python the shared linux bundle is for (3.12)")
     root = tmp_path_factory.mktemp("fleet")
     control = Path(tempfile.mkdtemp(prefix="akcp-", dir="/tmp"))
     cache = Path(subprocess.run([uv_bin(), "cache", "dir"], text=True, capture_output=True,
                                 check=True).stdout.strip())
     specs = [(name, address, root / "hosts" / name,
               {"cache": cache, "opt": root / "hosts" / name / "small-opt"
-               if name == "lab-disk" else None})
+               if name == "lab-disk" else None,
+               "python": bundle.python_prefix if name == BUNDLE_HOST else None})
              for name, address in ADDRESSES.items()]
     specs = [(NODES.get(name, name), address, folder, options)
              for name, address, folder, options in specs]
@@ -104,7 +115,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                 tmpfs(root / "hosts" / "lab-disk" / "small-opt", "size=64m,mode=0755"), \
                 lab_hosts(keys, specs) as nodes:
             hosts = {name: nodes[NODES.get(name, name)] for name in ADDRESSES}
-            inventory = write_inventory(root, folder, keys)
+            inventory = write_inventory(root, folder, keys, bundle)
             add_student(hosts[STUDENT[0]], STUDENT[1])
             env = ansible_env(root, control, forks=5)
             runs, first, check, fresh_check = play_all(root, hosts, inventory, env)
@@ -117,7 +128,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                  str(out / "fleet.xml"), "--json", str(out / "fleet.json")],
                 cwd=REPO, text=True, capture_output=True, timeout=120)
             yield Lab(root, hosts, inventory, folder / "reports", runs, check, fleet, first,
-                      fresh_check, students)
+                      fresh_check, students, bundle)
     finally:
         shutil.rmtree(control, ignore_errors=True)
 
@@ -163,6 +174,26 @@ def test_each_host_has_its_own_filesystem(lab: Lab) -> None:
     assert lab.hosts["lab-theano1"].run("id wtlab-student").returncode == 0
     assert other.run("cat ~/.keras/keras.json").stdout != ok.run(
         "cat ~/.keras/keras.json 2>/dev/null").stdout
+
+
+def test_the_bundle_host_installed_from_its_copy_of_the_bundle(lab: Lab) -> None:
+    """kerasup_source=bundle: the archive sits root-only on the host, byte for byte, and the
+    install record names it as the source (--from-bundle, pinned); the first run installed,
+    and its verify passed (the fleet report's test finds it ready, the second run unchanged)."""
+    host = lab.hosts[BUNDLE_HOST]
+    found = host.run(f"stat -c '%a %u' {BUNDLE_ON_HOST} $(dirname {BUNDLE_ON_HOST}) && "
+                     f"sha256sum {BUNDLE_ON_HOST}")
+    mode_file, mode_dir, digest = found.stdout.splitlines()
+    assert (mode_file, mode_dir) == ("600 0", "700 0"), found
+    assert digest.split()[0] == file_sha256(lab.bundle.archive)
+    record = json.loads(host.run(f"cat {PREFIX}/share/kerasup/install.json").stdout)
+    assert record["source"].startswith(f"bundle:{BUNDLE_ON_HOST} "), record["source"]
+    assert lab.bundle.sha256[:12] in record["source"]
+    # the environment is for the bundle's Python; its toolkit is the role's copy of the checkout
+    assert record["python"] == lab.bundle.python.name.removeprefix("python")
+    assert record["toolkit_root"] == f"{PREFIX}/share/kerasup/toolkit"
+    report = json.loads(lab.first_reports[f"{BUNDLE_HOST}.json"])
+    assert report["ok"] is True
 
 
 def test_kernel_is_registered_for_the_environment(lab: Lab) -> None:

@@ -167,6 +167,7 @@ def test_environment_and_installer_args_from_strings() -> None:
         "HTTPS_PROXY": "http://p:3128", "UV_CACHE_DIR": "/c"}
     assert vars_filter.kerasup_dict('{"A": 1}') == {"A": "1"}
     assert vars_filter.kerasup_installer_args("--replace-foreign") == ["--replace-foreign"]
-    for bad in ("--prefix /tmp", "rm -rf", "--x\n--y", "-x"):
+    for bad in ("--prefix /tmp", "rm -rf", "--x\n--y", "-x", "--from-bundle=/b.tar.gz",
+                "--expect-sha256 ab"):
         with pytest.raises(vars_filter.AnsibleFilterError):
             vars_filter.kerasup_installer_args(bad)

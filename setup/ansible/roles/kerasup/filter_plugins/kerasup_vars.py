@@ -25,7 +25,8 @@ ROLE_FLAGS = {"--variant": "kerasup_variant", "--prefix": "kerasup_prefix",
               "--python": "kerasup_python", "--python-exe": "kerasup_installer_python",
               "--offline": "kerasup_offline", "--check": "ansible-playbook --check",
               "--plan-json": "(the role's plan)", "--no-verify": "(the role runs verify)",
-              "--no-kernel": "kerasup_kernel"}
+              "--no-kernel": "kerasup_kernel", "--from-bundle": "kerasup_bundle_file",
+              "--expect-sha256": "kerasup_bundle_sha256"}
 _FLAG = re.compile(r"^--[a-z][a-z0-9-]*(=.*)?$")
 
 
