@@ -242,7 +242,8 @@ def _end_dots(name: str, seconds: float, seen: dict[int, float], before: set[int
             if not _is_drawing(child, name, me.pid, before):
                 continue
             if now - seen.setdefault(child.pid, now) >= seconds:
-                for proc in (*child.children(recursive=True), child):
+                # the dot first, so it cannot report success for a child ended under it
+                for proc in (child, *child.children(recursive=True)):
                     with contextlib.suppress(psutil.Error):
                         proc.kill()
                 ended = True
