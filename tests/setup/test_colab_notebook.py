@@ -8,8 +8,8 @@ Two runtimes, each running what is its own:
   table, the model graph and the training curves appear in the outputs; after the restart
   the install is a no-op and the kernel imports the locked TensorFlow and Keras.
 - plain Jupyter (the lock's own ipykernel): the cells that differ there. The install
-  puts the whole lock in with no restart, the Colab-only cell is skipped, the same kernel
-  imports the locked TensorFlow and Keras, and verify's install checks (packages against
+  puts the whole lock in with no restart, the Colab-only cell skips its steps, the same
+  kernel imports the locked TensorFlow and Keras, and verify's install checks (packages against
   the whole lock, kernel, keras.json, platform) pass; then the install cell from a clone of
   a pinned ref (a decoy `setup` never imported), and a folder it did not clone refused.
   The verify and training cells run the same code in both runtimes, so only the Colab-like
