@@ -82,8 +82,8 @@ ONE_PYTHON = {
 # workers around them instead of the longest starting last and running alone at the end.
 LONG_FIRST = (
     "tests/fleet/test_playbook_ssh.py",  # ~280 s: five real plays over SSH (one fixture)
-    "tests/setup/test_colab_notebook.py",  # ~110 s: two notebook runtimes, install to training
-    "tests/bundle/test_mirror.py",  # ~120 s: builds the shared linux bundle first
+    "tests/setup/test_colab_notebook.py",  # ~55 s: two notebook runtimes, install to training
+    "tests/bundle/test_mirror.py",  # ~26 s: builds the shared linux bundle (~14 s) first
     "tests/verify/test_verify_scenarios.py",
     "tests/setup/test_setup_ubuntu_sh.py",
     "tests/examples/test_bench.py",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import os
 import ssl
 import subprocess
@@ -18,6 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from envs.contract.facts import DEFAULT_PYTHON
 from setup.installer.deadline import Stalled, bounded
@@ -108,14 +110,37 @@ def ssl_env(environ: Mapping[str, str], system_store: bool = True) -> dict[str, 
 
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     """A verifying context that trusts the system store plus ``SSL_CERT_FILE`` when set
-    (the bundle child_tls_env made already holds both)."""
+    (the bundle child_tls_env made already holds both).
+
+    One context per set of trusted files (path, size, mtime) and OpenSSL defaults, shared by
+    every call: loading the system store takes tens of milliseconds, and the bundle builder
+    opens two connections per wheel. Callers must not change it."""
+    defaults = ssl.get_default_verify_paths()  # OpenSSL's, from this process's variables
+    files = tuple(filter(None, (_file_key(system_bundle()),
+                                _file_key(environ.get("SSL_CERT_FILE") or None))))
+    return _context((defaults.cafile, defaults.capath), files)
+
+
+def _file_key(path: str | os.PathLike[str] | None) -> tuple[str, int, int] | None:
+    """(path, size, mtime) of a CA file, so a rewritten file makes a new context."""
+    if not path:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _context(defaults: tuple[str | None, str | None],
+             files: tuple[tuple[str, int, int], ...]) -> ssl.SSLContext:
+    """The context ssl_context describes (``defaults`` only keys the cache)."""
+    del defaults
     context = ssl.create_default_context()
-    bundle = system_bundle()
-    cafile = environ.get("SSL_CERT_FILE") or None
-    for extra in (bundle, cafile):
-        if extra:
-            with contextlib.suppress(OSError, ssl.SSLError):
-                context.load_verify_locations(cafile=str(extra))
+    for path, _, _ in files:
+        with contextlib.suppress(OSError, ssl.SSLError):
+            context.load_verify_locations(cafile=path)
     return context
 
 

@@ -1,9 +1,16 @@
 """A real local index (pypiserver over HTTPS on 127.0.0.1, with a CA this test generates):
 uv and the bundle builder go through it only when SSL_CERT_FILE names that CA; otherwise
-netcheck's one-line TLS remedy; a wheel the mirror alters is refused by the lock's hash."""
+netcheck's one-line TLS remedy; a wheel the mirror alters is refused by the lock's hash.
+
+uv installs part of the real CPU lock through the mirror (Keras and everything it needs,
+hash-pinned as the lock has them, compiled wheels among them: about 30 MB), refused first
+without the CA; every installed module is then imported. The whole lock, TensorFlow
+included, goes through the mirror in the bundle builder's test, which downloads every
+wheel into an empty cache and must produce the shared linux bundle's manifest."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,12 +21,19 @@ from pathlib import Path
 import pytest
 
 from envs.contract.errors import CannotProceed, UsageError
+from envs.contract.piplock import canonical_name, parse_requirements
 from envs.contract.pylock import read_pylock
 from setup.installer.bundle.build import BundleRequest, make_bundle
 from setup.installer.bundle.fetch import fetch_wheel
 from setup.installer.bundle.select import select_wheels
 from setup.installer.bundle.source import BundleSource, unpack_uv
-from setup.installer.netcheck import index_args, net_settings, probe_index, ssl_env
+from setup.installer.netcheck import (
+    index_args,
+    net_settings,
+    probe_index,
+    ssl_context,
+    ssl_env,
+)
 from tests.localtls import serving
 
 from .conftest import LINUX, REPO, python_for
@@ -27,6 +41,7 @@ from .conftest import LINUX, REPO, python_for
 pytestmark = [pytest.mark.slow, pytest.mark.network]  # the linux bundle fixture downloads once
 SERVER = Path(__file__).with_name("tls_index.py")
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
+CPU_LOCK = REPO / "envs" / "cpu" / "requirements.txt"
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +100,17 @@ def test_no_proxy_bypasses_a_dead_proxy_and_downloads_need_the_ca(mirror, test_c
     assert "SSL_CERT_FILE" in failed.value.one_line()
 
 
+def test_a_ca_file_rewritten_in_place_is_trusted_anew(mirror, test_ca, tmp_path):
+    """netcheck shares one TLS context per set of CA files (size and mtime included)."""
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(Path(SYSTEM_CA).read_bytes())
+    env = _env(tmp_path, ca)
+    assert ssl_context(env) is ssl_context(dict(env))
+    assert "unknown issuer" in probe_index(env, mirror).problem
+    ca.write_bytes(Path(SYSTEM_CA).read_bytes() + test_ca["ca"].read_bytes())
+    assert probe_index(env, mirror).ok
+
+
 def test_index_settings_follow_uv_then_pip_variables():
     assert net_settings({}).index_source == "default"
     env = {"PIP_INDEX_URL": "https://pip.example/simple/",
@@ -126,8 +152,46 @@ def _sync(uv: str, env: dict[str, str], url: str, python: Path, lock: Path
                           env=env, capture_output=True, text=True, check=False)
 
 
+def _lock_part(roots: set[str], dest: Path) -> dict[str, set[str]]:
+    """The CPU lock's entries for `roots` and all they need (its `# via` notes), written to
+    `dest` as the lock has them (header, markers, hashes); name -> its locked versions."""
+    text = CPU_LOCK.read_text()
+    entries = parse_requirements(text)
+    keep = {canonical_name(r) for r in roots}
+    while more := {e.name for e in entries if e.name not in keep and e.via & keep}:
+        keep |= more
+    lines = text.splitlines()
+    ends = [e.line - 1 for e in entries[1:]] + [len(lines)]
+    part = lines[:entries[0].line - 1]
+    for entry, end in zip(entries, ends, strict=True):
+        if entry.name in keep:
+            part += lines[entry.line - 1:end]
+    dest.write_text("\n".join(part) + "\n")
+    return {n: {e.version for e in entries if e.name == n} for n in keep}
+
+
+# In the venv: every installed distribution's version, and each of its top-level modules
+# imported (but those of the distributions named on the command line).
+IMPORT_ALL = """
+import importlib, importlib.metadata as md, json, sys
+found = {}
+for dist in md.distributions():
+    found[dist.metadata["Name"]] = dist.version
+    if dist.metadata["Name"] not in sys.argv[1:]:
+        for top in {f.parts[0].removesuffix(".py") for f in dist.files if f.suffix == ".py"}:
+            if top.isidentifier() and top != "__pycache__":
+                importlib.import_module(top)
+print(json.dumps(found))
+"""
+
+
 def test_uv_installs_the_lock_through_the_mirror_only_with_its_ca(mirror, test_ca, uv, tmp_path):
-    lock = REPO / "envs" / "cpu" / "requirements.txt"
+    """Keras and all it needs, as the CPU lock pins them (hashes required): numpy, h5py,
+    ml-dtypes, optree (compiled) and pure-Python wheels, about 30 MB; not TensorFlow, whose
+    wheels go through the mirror in the bundle builder's test below."""
+    lock = tmp_path / "keras-part.txt"
+    locked = _lock_part({"keras"}, lock)
+    assert {"keras", "numpy", "h5py"} <= set(locked) and "tensorflow-cpu" not in locked
     without = _env(tmp_path, None)
     python = _venv(uv, tmp_path, without)
     refused = _sync(uv, without, mirror, python, lock)
@@ -135,9 +199,13 @@ def test_uv_installs_the_lock_through_the_mirror_only_with_its_ca(mirror, test_c
     assert "unknown issuer" in probe_index(without, mirror).problem
     done = _sync(uv, _env(tmp_path, test_ca["ca"]), mirror, python, lock)
     assert done.returncode == 0, done.stderr[-2000:]
-    check = subprocess.run([str(python), "-c", "import keras, numpy; print(keras.__version__)"],
-                           capture_output=True, text=True, check=False)
+    # keras itself imports its backend, TensorFlow, left out here: the rest is imported.
+    check = subprocess.run([str(python), "-c", IMPORT_ALL, "keras"], capture_output=True,
+                           text=True, check=False)
     assert check.returncode == 0, check.stderr[-2000:]
+    found = {canonical_name(n): v for n, v in json.loads(check.stdout).items()}
+    assert set(found) == set(locked), (found, locked)
+    assert all(v in locked[n] for n, v in found.items()), (found, locked)
 
 
 @pytest.fixture()
@@ -160,10 +228,7 @@ def altering_mirror(linux_bundle, test_ca, tmp_path) -> Iterator[tuple[str, str]
 def test_altered_wheel_is_refused_by_the_lock_hash(altering_mirror, test_ca, uv, tmp_path):
     url, name = altering_mirror
     env = _env(tmp_path, test_ca["ca"])
-    lines = (REPO / "envs/cpu/requirements.txt").read_text().splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.startswith("six=="))
-    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith("    --hash"))
-    (tmp_path / "six.txt").write_text("\n".join(lines[start:end]) + "\n")
+    assert set(_lock_part({"six"}, tmp_path / "six.txt")) == {"six"}
     refused = _sync(uv, env, url, _venv(uv, tmp_path, env), tmp_path / "six.txt")
     assert refused.returncode != 0 and "hash" in refused.stderr.lower()
     wheel = next(w for p in read_pylock(REPO / "envs/cpu/pylock.toml").packages for w in p.wheels
