@@ -14,11 +14,18 @@ own host name, /etc, /usr/local, /root, /home and /opt, so the role runs with it
     lab-disk     its /opt is a 64 MiB tmpfs: fails with the disk message, nothing is
                  half-installed
     lab-down     unreachable
+    lab-new      a new bundle host, only ever run in check mode
 
-Runs, in order: --check on the new hosts; first run; second run (changed=0); --check after
-breaking keras.json (nothing changes, the would-be repair is reported); --tags verify,report;
-the fleet report. The inventory and the reports sit inside setup/ansible/, as the README has
-them, and must not travel.
+Runs, in order: first run; second run (changed=0); --check after breaking keras.json
+(nothing changes, neither on the broken host, where the would-be repair is reported, nor on
+the new one, where the first run is); --tags verify,report; the fleet report. Each run is
+limited (--limit, labplay.PLAYS) to the hosts that take a path of their own there: the second
+run to lab-ok (bundle), lab-theano1 (checkout, schedule, umask 077) and lab-disk; the check to
+lab-new, lab-ok and lab-theano1; lab-theano2 (lab-theano1 without the extras) is installed by
+the first run and re-verified with lab-theano1, as the second host of their group. (One check
+run on a new and on installed hosts at once replaces a check run on new hosts before the
+first: a host the first run did not touch is new.) The inventory and the reports sit inside
+setup/ansible/, as the README has them, and must not travel.
 """
 
 from __future__ import annotations
@@ -41,9 +48,12 @@ from envs.lock.pip_lock import uv_bin
 from tests.fleet.labplay import (
     ADDRESSES,
     BUNDLE_HOST,
+    BUNDLE_HOSTS,
     BUNDLE_ON_HOST,
     HEALTHY,
+    NEW,
     NODES,
+    PLAYS,
     PREFIX,
     SECRET,
     STUDENT,
@@ -88,7 +98,6 @@ class Lab:
     unchanged_by_check: tuple[dict[str, tuple], dict[str, tuple]]
     fleet: subprocess.CompletedProcess[str]
     first_reports: dict[str, str]  # the reports folder after the first run
-    unchanged_by_fresh_check: tuple[dict[str, tuple], dict[str, tuple]]
     students: dict[str, subprocess.CompletedProcess[str]]  # what the student ran, by command
     bundle: LabBundle
 
@@ -105,7 +114,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, linux_bundle) -> Iterator[Lab]
     specs = [(name, address, root / "hosts" / name,
               {"cache": cache, "opt": root / "hosts" / name / "small-opt"
                if name == "lab-disk" else None,
-               "python": bundle.python_prefix if name == BUNDLE_HOST else None})
+               "python": bundle.python_prefix if name in BUNDLE_HOSTS else None})
              for name, address in ADDRESSES.items()]
     specs = [(NODES.get(name, name), address, folder, options)
              for name, address, folder, options in specs]
@@ -118,7 +127,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, linux_bundle) -> Iterator[Lab]
             inventory = write_inventory(root, folder, keys, bundle)
             add_student(hosts[STUDENT[0]], STUDENT[1])
             env = ansible_env(root, control, forks=5)
-            runs, first, check, fresh_check = play_all(root, hosts, inventory, env)
+            runs, first, check = play_all(root, hosts, inventory, env)
             students = {what: hosts[STUDENT[0]].run(command, user=STUDENT[1])
                         for what, command in STUDENT_RUNS.items()}
             out = root / "fleet"
@@ -128,7 +137,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, linux_bundle) -> Iterator[Lab]
                  str(out / "fleet.xml"), "--json", str(out / "fleet.json")],
                 cwd=REPO, text=True, capture_output=True, timeout=120)
             yield Lab(root, hosts, inventory, folder / "reports", runs, check, fleet, first,
-                      fresh_check, students, bundle)
+                      students, bundle)
     finally:
         shutil.rmtree(control, ignore_errors=True)
 
@@ -138,12 +147,18 @@ def _explain(run: PlayRun) -> str:
 
 
 def test_check_mode_on_new_hosts_changes_nothing_and_says_what_would(lab: Lab) -> None:
-    before, after = lab.unchanged_by_fresh_check
+    new = str(lab.hosts[NEW].root) + os.sep
+    before, after = ({p: v for p, v in seen.items() if p.startswith(new)}
+                     for seen in lab.unchanged_by_check)
     assert before == after  # no toolkit, prefix, kernel or keras.json appeared
     assert not any(Path(p).name == "toolkit" for p in after)
-    run = lab.runs["check_fresh"]
-    for name in (*HEALTHY, "lab-disk"):
-        assert run.recap[name]["changed"] > 0 and run.recap[name]["failed"] == 0, _explain(run)
+    run = lab.runs["check"]
+    assert run.recap[NEW]["changed"] > 0 and run.recap[NEW]["failed"] == 0, _explain(run)
+    # the new host's check run said what the first run would do: copy both, then install
+    said = (f"changed: [{NEW}] => \n    msg: would copy the toolkit to /opt/kerasup/toolkit and"
+            f" the bundle to {BUNDLE_ON_HOST}")
+    assert said in run.output, _explain(run)
+    assert lab.hosts[NEW].run("test -e /opt/kerasup").returncode == 1
 
 
 def test_first_run_installs_healthy_hosts_and_names_broken_ones(lab: Lab) -> None:
@@ -262,9 +277,12 @@ def test_full_disk_host_fails_with_the_disk_cause_and_nothing_half_installed(lab
 
 def test_second_run_changes_nothing_and_the_admins_files_stay_home(lab: Lab) -> None:
     run = lab.runs["second"]
-    for name in (*HEALTHY, "lab-disk"):
+    assert set(run.recap) == set(PLAYS["second"]), _explain(run)
+    for name in PLAYS["second"]:
         assert run.recap[name]["changed"] == 0, _explain(run)
-    assert all(run.recap[name]["failed"] == 0 for name in HEALTHY), _explain(run)
+    assert all(run.recap[name]["failed"] == 0 for name in HEALTHY if name in run.recap), \
+        _explain(run)
+    assert run.recap["lab-disk"]["failed"] == 1, _explain(run)  # the same disk failure
     # the inventory and reports inside setup/ansible/ never reach a host
     for name in (*HEALTHY, "lab-disk"):
         found = lab.hosts[name].run(
@@ -279,8 +297,9 @@ def test_check_mode_changes_nothing_and_reports_the_would_be_repair(lab: Lab) ->
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     assert not changed
     run = lab.runs["check"]
+    assert set(run.recap) == set(PLAYS["check"]), _explain(run)
     # keras.json says theano there: the installer's plan would repair it.
-    for name in THEANO:
+    for name in set(THEANO) & set(PLAYS["check"]):
         assert run.recap[name]["changed"] > 0 and run.recap[name]["failed"] == 0, _explain(run)
     assert run.recap["lab-ok"]["changed"] == 0, _explain(run)
 
@@ -302,7 +321,7 @@ def test_fleet_report_groups_broken_hosts_by_cause(lab: Lab) -> None:
     # lab-ok is pc01 to itself: the play recorded that, so its report counts.
     # The full-disk host's setup error is a failure with its cause and fix, not "no report".
     assert states == {"lab-ok": "ready", "lab-theano1": "failing", "lab-theano2": "failing",
-                      "lab-disk": "failing", "lab-down": "no-report"}
+                      "lab-disk": "failing", "lab-down": "no-report", NEW: "no-report"}
     groups = {g["check"]: g for g in summary["failure_groups"]}
     group = groups.pop("keras_json")
     assert "theano" in group["cause"] and group["hosts"] == list(THEANO) and group["fix"]
