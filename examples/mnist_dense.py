@@ -316,14 +316,15 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(data: Path | None = None, *, out: Path, epochs: int = EPOCHS,
+def run(data: Path | MnistData | None = None, *, out: Path, epochs: int = EPOCHS,
         batch_size: int = BATCH_SIZE, seed: int = SEED, download: bool = True) -> Result:
-    """The whole program: load, look, build, train, plot, evaluate, predict, save."""
+    """The whole program: load, look, build, train, plot, evaluate, predict, save.
+    ``data``: where to load MNIST from (see :func:`load_data`), or the digits loaded already."""
     out.mkdir(parents=True, exist_ok=True)
     result = Result()
     notes = seed_everything(seed)
 
-    mnist = load_data(data, download=download)
+    mnist = data if isinstance(data, MnistData) else load_data(data, download=download)
     notes += mnist.notes
     print(mnist.describe())
     if mnist.stand_in_reason:
@@ -381,16 +382,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if refused:
         print(f"error: {refused}", file=sys.stderr)
         return 2
+    try:  # the digits before TensorFlow: a bad --data answers at once
+        mnist = load_data(args.data, download=not args.no_download)
+    except MnistDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not args.verbose:
         from verify.tf_log import quiet_tensorflow
 
         quiet_tensorflow()
-    try:
-        result = run(args.data, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
-                     seed=args.seed, download=not args.no_download)
-    except MnistDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    result = run(mnist, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
+                 seed=args.seed)
     stand_in = "" if result.metrics.get("is_mnist", True) else NOT_MNIST
     print(f"wrote {len(result.outputs)} files to {args.out}{stand_in}")
     return 0

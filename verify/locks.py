@@ -100,8 +100,11 @@ def _yaml_doc(text: str, source: str) -> dict[str, Any]:
     """A conda-lock.yml's top-level mapping (the one place verify parses its YAML)."""
     import yaml
 
+    # libyaml's loader where PyYAML has it (the locked wheels do): the same safe subset, about
+    # eight times faster on the 370 KB locks than the pure-Python one.
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=loader)
     except (yaml.YAMLError, RecursionError) as exc:
         raise LockError(f"{source}: not valid YAML ({' '.join(str(exc).split())[:200]})",
                         fix=_LOCK_FIX) from None

@@ -101,22 +101,46 @@ def test_writes_images_curves_model_and_graph(run_5_epochs):
     assert Path(metrics["outputs"]["model"]) == out / "mnist_dense.keras"
 
 
-def test_saved_model_loads_back_and_predicts_the_same(cpu_env, mnist_t10k, run_5_epochs):
-    _, out, metrics = run_5_epochs
-    code = f"""
-import json, keras, numpy as np
+# One Keras process for the two tests below that each need Keras imported (seconds of CPU
+# each time): it loads the saved model back, then draws the nested model.
+_KERAS_SESSION = """
+import json, pathlib, sys
+import keras, numpy as np
 from verify.mnist_data import load_mnist
-model = keras.models.load_model({str(out / "mnist_dense.keras")!r})
-data = load_mnist({str(mnist_t10k)!r})
+saved, data_dir, examples, out = sys.argv[1:5]
+model = keras.models.load_model(saved)
+data = load_mnist(data_dir)
 x = data.x_test.reshape(-1, 784).astype("float32") / 255
 y = keras.utils.to_categorical(data.y_test, 10)
 loss, acc = model.evaluate(x, y, verbose=0)
-print(json.dumps({{"params": model.count_params(), "acc": acc,
-                   "first": int(np.argmax(model.predict(x[:1], verbose=0)))}}))
+print(json.dumps({"params": model.count_params(), "acc": acc,
+                  "first": int(np.argmax(model.predict(x[:1], verbose=0)))}))
+sys.path.insert(0, examples)
+import mnist_dense as md
+from verify.checks.check_model_graph import nested_model
+from verify.graphviz import plot_model
+out = pathlib.Path(out)
+print(plot_model(keras, nested_model(keras), out / "nested.png", expand_nested=True))
+print(md.plot_graph(nested_model(keras), out)[1])
 """
-    proc = cpu_env.run("-c", code, cwd=out)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def keras_session(cpu_env, mnist_t10k, run_5_epochs, tmp_path_factory):
+    """(the saved model's figures, the nested drawing's two lines, the drawing folder)."""
+    _, out, _ = run_5_epochs
+    drawn = tmp_path_factory.mktemp("nested")
+    done = cpu_env.run("-c", _KERAS_SESSION, out / "mnist_dense.keras", mnist_t10k,
+                       REPO / "examples", drawn, cwd=out, env={"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    loaded = next(json.loads(line) for line in lines if line.startswith('{"params"'))
+    return loaded, lines[-2:], drawn
+
+
+def test_saved_model_loads_back_and_predicts_the_same(keras_session, run_5_epochs):
+    _, _, metrics = run_5_epochs
+    loaded, _, _ = keras_session
     assert loaded["params"] == 407_050
     assert loaded["first"] == metrics["first_test_prediction"]
     assert loaded["acc"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
@@ -145,11 +169,17 @@ def test_is_deterministic_and_explains_a_missing_dot(cpu_env, mnist_t10k, run_5_
 
 
 def test_bad_data_path_is_a_one_line_error(cpu_env, tmp_path):
-    proc = cpu_env.run(EXAMPLE, "--data", tmp_path / "nowhere", "--out", tmp_path / "out")
+    """In the locked environment, with TensorFlow there: the digits are loaded before it is
+    imported, so a bad --data answers at once (-X importtime proves it was not imported)."""
+    proc = cpu_env.run("-X", "importtime", EXAMPLE, "--data", tmp_path / "nowhere", "--out",
+                       tmp_path / "out")
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no such file or directory" in errors[0], proc.stderr[-2000:]
     assert not (tmp_path / "out" / "metrics.json").exists()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "numpy" in imported and not {"tensorflow", "keras"} & imported
 
 
 
@@ -193,24 +223,13 @@ def test_help_and_usage_errors_answer_before_tensorflow(tmp_path, args, rc):
     assert "usage: python examples/mnist_dense.py" in proc.stdout + proc.stderr
 
 
-def test_a_nested_model_is_drawn_on_the_graphviz_found(cpu_env, tmp_path: Path) -> None:
+def test_a_nested_model_is_drawn_on_the_graphviz_found(keras_session) -> None:
     """verify.graphviz.plot_model (the example's plot_graph draws through it) draws what
     Keras' defaults crash on (Graphviz 2.42/2.43) by drawing again with curved edges, and
     says so; elsewhere it draws as Keras does. plot_graph draws the nested model too."""
     from tests.graphviz_probe import nested_ortho_crashes
 
-    code = ("import sys, pathlib; sys.path.insert(0, sys.argv[1]); import keras\n"
-            "import mnist_dense as md\n"
-            "from verify.checks.check_model_graph import nested_model\n"
-            "from verify.graphviz import plot_model\n"
-            "out = pathlib.Path(sys.argv[2])\n"
-            "print(plot_model(keras, nested_model(keras), out / 'nested.png', "
-            "expand_nested=True))\n"
-            "print(md.plot_graph(nested_model(keras), out)[1])\n")
-    done = cpu_env.run("-c", code, REPO / "examples", tmp_path,
-                       env={"TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    note, message = done.stdout.strip().splitlines()[-2:]
+    _, (note, message), tmp_path = keras_session
     png_size(tmp_path / "nested.png")
     if nested_ortho_crashes():
         assert "crashed with Keras' default orthogonal edges" in note and "maze.c" in note

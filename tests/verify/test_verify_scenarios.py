@@ -1,7 +1,8 @@
 """``python -m verify`` in the real CPU environment, with the environment broken for real.
 
 Each scenario runs only the checks it needs (``--only``): the keras.json, packages and
-model-graph failure branches never import TensorFlow, so they take about a second each.
+python_platform branches never import TensorFlow, so they take about a second each. One full
+quick run (every check, the real digits) is shared by the tests that assert on its output.
 """
 
 from __future__ import annotations
@@ -40,12 +41,20 @@ def _statuses(run) -> dict[str, str]:
 
 # -- the whole suite ------------------------------------------------------------------------
 
-def test_quick_run_passes_every_check_and_reports_for_machines(
-        run_verify, cpu_env, mnist_t10k: Path, tmp_path: Path) -> None:
-    junit = tmp_path / "junit.xml"
+@pytest.fixture(scope="module")
+def quick_run(module_run_verify, mnist_t10k: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The quick run of every check on the real digits, with --junit and --out: (run, junit)."""
+    folder = tmp_path_factory.mktemp("quick")
+    junit = folder / "junit.xml"
     # Wall time is a benchmark figure (nox -s bench), not an assertion here.
-    run = run_verify("--data", str(mnist_t10k), "--junit", str(junit), "--out",
-                     str(tmp_path / "graph"))
+    run = module_run_verify("--data", str(mnist_t10k), "--junit", str(junit), "--out",
+                            str(folder / "graph"))
+    return run, junit
+
+
+def test_quick_run_passes_every_check_and_reports_for_machines(
+        quick_run, run_verify, cpu_env, mnist_t10k: Path) -> None:
+    run, junit = quick_run
     graph_status = expected_graph_status()  # warn where Graphviz crashes on nested models
     assert run.rc == 0, run.output
     # The isolated HOME has no Jupyter kernel for the env: that check warns, the rest pass.
@@ -94,10 +103,12 @@ def test_quick_run_passes_every_check_and_reports_for_machines(
 
 
 def test_default_run_offline_passes_on_the_stand_in(run_verify) -> None:
-    run = run_verify()
+    """No --data, offline: MNIST is the stand-in (the quick run above is the run of every
+    check; this one runs the two whose default differs: the data and the graph's folder)."""
+    run = run_verify("--only", "mnist", "model_graph")
     graph_status = expected_graph_status()
     assert run.rc == 0, run.output
-    assert _statuses(run) == {**dict.fromkeys(CHECK_NAMES, "pass"), "jupyter_kernel": "warn",
+    assert _statuses(run) == {**dict.fromkeys(CHECK_NAMES, "skip"), "mnist": "pass",
                               "model_graph": graph_status}
     mnist = run.check("mnist")
     assert "NOT MNIST" in mnist["summary"] and mnist["details"]["bar"] == "quick mode"
@@ -224,12 +235,12 @@ def test_package_at_another_version_than_the_lock(run_verify, cpu_env, tmp_path:
 
 # -- model graph ----------------------------------------------------------------------------
 
-def test_a_nested_model_is_drawn_as_keras_draws_it(run_verify, tmp_path: Path) -> None:
+def test_a_nested_model_is_drawn_as_keras_draws_it(quick_run) -> None:
     """Keras' own nested test model with plot_model's defaults (expand_nested=True, ortho
     edges): drawn where Graphviz can; where it crashes (2.42/2.43), the check warns (never
     passes silently) with the Graphviz version, its assertion, the workaround that works here
-    and the newer Graphviz."""
-    run = run_verify("--only", "model_graph", "--out", str(tmp_path / "g"))
+    and the newer Graphviz. (Asserted on the quick run's model_graph check, drawn to --out.)"""
+    run, _ = quick_run
     check = run.check("model_graph")
     details = check["details"]
     if not nested_ortho_crashes():
@@ -452,8 +463,9 @@ def test_a_python_the_conda_lock_does_not_cover(run_verify, cpu_env) -> None:
         pytest.skip("envs/cpu/conda-lock.yml not generated")
     here = cpu_env.run("-c", "import sys; print('%d.%d' % sys.version_info[:2])",
                        check=True).stdout.strip()
-    run = run_verify("--only", "python_platform", "packages", "--lock", str(conda_lock))
-    check = run.check("python_platform")
+    # python_platform alone first: packages is asked only where the lock leaves this Python out.
+    check = run_verify("--only", "python_platform", "--lock", str(conda_lock)).check(
+        "python_platform")
     locked = check["details"]["lock_pythons"]
     if here in locked:
         assert check["status"] == "pass"
@@ -461,6 +473,6 @@ def test_a_python_the_conda_lock_does_not_cover(run_verify, cpu_env) -> None:
     assert check["status"] == "fail"
     assert f"Python {here} is not covered by conda-lock.yml" in check["summary"]
     assert "setup" in check["fix"]
-    packages = run.check("packages")
+    packages = run_verify("--only", "packages", "--lock", str(conda_lock)).check("packages")
     assert packages["status"] == "fail"
     assert "this environment's Python is not the lock's" in packages["fix"]
