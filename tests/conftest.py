@@ -81,7 +81,7 @@ ONE_PYTHON = {
 # measured with --durations), are collected first so that the short modules fill the other
 # workers around them instead of the longest starting last and running alone at the end.
 LONG_FIRST = (
-    "tests/fleet/test_playbook_ssh.py",  # ~280 s: five real plays over SSH (one fixture)
+    "tests/fleet/test_playbook_ssh.py",  # ~260 s: four real plays over SSH (one fixture)
     "tests/setup/test_colab_notebook.py",  # ~55 s: two notebook runtimes, install to training
     "tests/bundle/test_mirror.py",  # ~26 s: builds the shared linux bundle (~14 s) first
     "tests/verify/test_verify_scenarios.py",
@@ -93,6 +93,13 @@ LONG_FIRST = (
     "tests/verify/test_verify_real_causes.py",
     "tests/bundle/test_offline_install.py",
     "tests/bundle/test_build_check.py",
+    # the longest on the other Pythons (tests-3.11, tests-3.13, 20-45 s each), where the ones
+    # above are deselected: so that they start first there too
+    "tests/setup/test_installer_plan.py",
+    "tests/setup/test_installer_hardening.py",
+    "tests/verify/test_fleet.py",
+    "tests/envs/test_overlay.py",
+    "tests/envs/test_pip_lock.py",
 )
 
 
