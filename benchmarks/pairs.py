@@ -2,7 +2,10 @@
 alternated pairs (A B A B ...) so that drift on a shared machine hits both alike.
 
 Peak memory is the child's ``ru_maxrss`` from ``os.wait4`` (KiB on Linux): the largest
-resident set of the child or of any descendant it waited for. Standard library only.
+resident set of the child or of any descendant it waited for. On Linux it also counts the
+address space the child was forked with (exec keeps the old one's peak), so measure from a
+small parent: the bench runner is one; a process holding TensorFlow is not. Standard library
+only.
 """
 
 from __future__ import annotations
